@@ -1,0 +1,261 @@
+#include "s2s/decoding.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace s2s {
+
+double gnmt_length_penalty(uword length, double alpha) {
+  if (alpha == 0.0) return 1.0;
+  return std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
+}
+
+uword max_output_length(uword src_length, const DecodeOptions& options) {
+  return static_cast<uword>(std::floor(options.max_length_ratio * src_length)) +
+         options.max_length_extra;
+}
+
+namespace {
+
+// The attention column of row `row` (first layer, heads averaged), or nothing.
+template <typename Real>
+std::vector<float> attention_column(const AttentionWeights<Real>& attn, uword row) {
+  if (attn.empty() || attn.weights[0].empty()) return {};
+  const auto& heads = attn.weights[0];
+  std::vector<float> column(heads[0].n_rows, 0.0f);
+  for (const auto& head : heads)
+    for (uword s = 0; s < head.n_rows; ++s) column[s] += float(head(s, row)) / heads.size();
+  return column;
+}
+
+}  // namespace
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
+                                                   const std::vector<Index>& src,
+                                                   const std::vector<uword>& src_lengths,
+                                                   uword src_steps, const DecodeOptions& options) {
+  const uword batch = src_lengths.size();
+  std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
+  std::vector<Hypothesis> hyps(batch);
+  std::vector<uword> limit(batch);
+  std::vector<bool> done(batch, false);
+  uword longest = 0;
+  for (uword b = 0; b < batch; ++b) {
+    limit[b] = max_output_length(src_lengths[b], options);
+    longest = std::max(longest, limit[b]);
+  }
+  std::vector<Index> prev(batch, kBosId);
+  Mat<Real> log_probs;
+  uword remaining = batch;
+  for (uword t = 0; t <= longest && remaining > 0; ++t) {
+    model.decode_step(*state, prev, log_probs);
+    AttentionWeights<Real> attn;
+    if (options.keep_attention) attn = model.attention(*state);
+    for (uword b = 0; b < batch; ++b) {
+      if (done[b]) {
+        prev[b] = kPadId;
+        continue;
+      }
+      const uword best = log_probs.col(b).index_max();
+      hyps[b].log_prob += double(log_probs(best, b));
+      if (best == uword(kEosId) || t == limit[b]) {
+        // t == limit: the limit is reached; the step's token is not kept, its probability is
+        // not counted.
+        if (best != uword(kEosId)) hyps[b].log_prob -= double(log_probs(best, b));
+        done[b] = true;
+        --remaining;
+        prev[b] = kPadId;
+        continue;
+      }
+      hyps[b].tokens.push_back(static_cast<Index>(best));
+      if (options.keep_attention) hyps[b].attention.push_back(attention_column(attn, b));
+      prev[b] = static_cast<Index>(best);
+    }
+  }
+  std::vector<std::vector<Hypothesis>> result(batch);
+  for (uword b = 0; b < batch; ++b) {
+    hyps[b].score =
+        hyps[b].log_prob / gnmt_length_penalty(hyps[b].tokens.size(), options.length_penalty);
+    result[b].push_back(std::move(hyps[b]));
+  }
+  return result;
+}
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
+                                                 const std::vector<Index>& src,
+                                                 const std::vector<uword>& src_lengths,
+                                                 uword src_steps, const DecodeOptions& options) {
+  const uword K = options.beam_size;
+  if (K == 0) throw std::invalid_argument("beam size must be at least 1");
+  const uword batch = src_lengths.size();
+  const uword nbest = std::max<uword>(1, std::min(options.nbest, K));
+  constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+  std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
+  {  // B sources -> B·K rows, beam k of source b at row b·K + k
+    std::vector<uword> expand(batch * K);
+    for (uword i = 0; i < batch * K; ++i) expand[i] = i / K;
+    model.reorder(*state, expand);
+  }
+
+  // Alive beams, row-major by (source, beam). Only beam 0 is alive at the start, so the first
+  // step expands one hypothesis per source.
+  std::vector<double> beam_log_prob(batch * K, kNegInf);
+  for (uword b = 0; b < batch; ++b) beam_log_prob[b * K] = 0.0;
+  std::vector<std::vector<Index>> beam_tokens(batch * K);
+  std::vector<std::vector<std::vector<float>>> beam_attention(batch * K);
+  std::vector<std::vector<Hypothesis>> finished(batch);
+  std::vector<bool> done(batch, false);
+  std::vector<uword> limit(batch);
+  uword longest = 0;
+  for (uword b = 0; b < batch; ++b) {
+    limit[b] = max_output_length(src_lengths[b], options);
+    longest = std::max(longest, limit[b]);
+  }
+
+  struct Candidate {
+    double log_prob;
+    uword beam;   // k
+    uword token;  // v
+  };
+  std::vector<Candidate> candidates;
+  std::vector<Index> prev(batch * K, kBosId);
+  std::vector<uword> rows(batch * K);
+  std::vector<double> next_log_prob(batch * K);
+  std::vector<std::vector<Index>> next_tokens(batch * K);
+  std::vector<std::vector<std::vector<float>>> next_attention(batch * K);
+  Mat<Real> log_probs;
+
+  auto finish = [&](uword b, std::vector<Index> tokens, double log_prob,
+                    std::vector<std::vector<float>> attention) {
+    Hypothesis h;
+    h.score = log_prob / gnmt_length_penalty(tokens.size(), options.length_penalty);
+    h.tokens = std::move(tokens);
+    h.log_prob = log_prob;
+    h.attention = std::move(attention);
+    finished[b].push_back(std::move(h));
+  };
+
+  for (uword t = 0; t <= longest; ++t) {
+    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
+    model.decode_step(*state, prev, log_probs);
+    AttentionWeights<Real> attn;
+    if (options.keep_attention) attn = model.attention(*state);
+    const uword vocab = log_probs.n_rows;
+    for (uword b = 0; b < batch; ++b) {
+      if (done[b]) {
+        for (uword k = 0; k < K; ++k) {
+          rows[b * K + k] = b * K + k;
+          next_log_prob[b * K + k] = kNegInf;
+          prev[b * K + k] = kPadId;
+        }
+        continue;
+      }
+      candidates.clear();
+      for (uword k = 0; k < K; ++k) {
+        const double base = beam_log_prob[b * K + k];
+        if (base == kNegInf) continue;
+        for (uword v = 0; v < vocab; ++v)
+          candidates.push_back({base + double(log_probs(v, b * K + k)), k, v});
+      }
+      // The 2K best are enough to refill K alive beams after up to K of them finish.
+      const uword keep = std::min<uword>(candidates.size(), 2 * K);
+      std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
+                        [](const Candidate& a, const Candidate& c) {
+                          if (a.log_prob != c.log_prob) return a.log_prob > c.log_prob;
+                          if (a.beam != c.beam) return a.beam < c.beam;
+                          return a.token < c.token;
+                        });
+      uword alive = 0;
+      const bool at_limit = (t == limit[b]);
+      for (uword i = 0; i < keep && alive < K && finished[b].size() < K; ++i) {
+        const Candidate& c = candidates[i];
+        const uword from = b * K + c.beam;
+        if (c.token == uword(kEosId) || at_limit) {
+          // At the limit the hypothesis ends without the step's token (as in greedy search).
+          const double lp = at_limit && c.token != uword(kEosId) ? beam_log_prob[from] : c.log_prob;
+          if (at_limit && c.token != uword(kEosId)) {
+            // one finished copy per surviving beam, not one per candidate token
+            bool seen = false;
+            for (uword j = 0; j < i; ++j) seen = seen || candidates[j].beam == c.beam;
+            if (seen) continue;
+          }
+          finish(b, beam_tokens[from], lp, beam_attention[from]);
+          continue;
+        }
+        const uword to = b * K + alive;
+        rows[to] = from;
+        next_log_prob[to] = c.log_prob;
+        next_tokens[to] = beam_tokens[from];
+        next_tokens[to].push_back(static_cast<Index>(c.token));
+        if (options.keep_attention) {
+          next_attention[to] = beam_attention[from];
+          next_attention[to].push_back(attention_column(attn, from));
+        }
+        prev[to] = static_cast<Index>(c.token);
+        ++alive;
+      }
+      for (uword k = alive; k < K; ++k) {
+        rows[b * K + k] = b * K;
+        next_log_prob[b * K + k] = kNegInf;
+        next_tokens[b * K + k].clear();
+        prev[b * K + k] = kPadId;
+      }
+      if (finished[b].size() >= K || alive == 0 || at_limit) done[b] = true;
+    }
+    beam_log_prob.swap(next_log_prob);
+    beam_tokens.swap(next_tokens);
+    if (options.keep_attention) beam_attention.swap(next_attention);
+    model.reorder(*state, rows);
+  }
+
+  std::vector<std::vector<Hypothesis>> result(batch);
+  std::vector<std::vector<Hypothesis>> greedy;
+  if (K > 1) {
+    DecodeOptions greedy_options = options;
+    greedy_options.beam_size = 1;
+    greedy = greedy_search(model, src, src_lengths, src_steps, greedy_options);
+  }
+  for (uword b = 0; b < batch; ++b) {
+    std::vector<Hypothesis>& list = finished[b];
+    if (K > 1) {
+      const Hypothesis& g = greedy[b][0];
+      const bool present = std::any_of(list.begin(), list.end(),
+                                       [&](const Hypothesis& h) { return h.tokens == g.tokens; });
+      if (!present) list.push_back(g);
+    }
+    std::stable_sort(list.begin(), list.end(),
+                     [](const Hypothesis& a, const Hypothesis& c) { return a.score > c.score; });
+    if (list.size() > nbest) list.resize(nbest);
+    result[b] = std::move(list);
+  }
+  return result;
+}
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
+                                            const std::vector<Index>& src,
+                                            const std::vector<uword>& src_lengths,
+                                            uword src_steps, const DecodeOptions& options) {
+  if (options.beam_size <= 1) return greedy_search(model, src, src_lengths, src_steps, options);
+  return beam_search(model, src, src_lengths, src_steps, options);
+}
+
+#define S2S_INSTANTIATE_DECODING(Real)                                                         \
+  template std::vector<std::vector<Hypothesis>> greedy_search<Real>(                           \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<Hypothesis>> beam_search<Real>(                             \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<Hypothesis>> decode<Real>(                                  \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&);
+S2S_INSTANTIATE_DECODING(float)
+S2S_INSTANTIATE_DECODING(double)
+
+}  // namespace s2s
