@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "s2s/cross_entropy.hpp"
 #include "s2s/params.hpp"
 #include "s2s/rng.hpp"
 #include "s2s/tensor.hpp"
@@ -40,11 +41,9 @@ struct TokenBatch {
   std::vector<uword> tgt_lengths;    // B, each n + 1
 };
 
-enum class LossNormalization { kTokens, kSentences, kNone };
-
 struct LossOptions {
   double label_smoothing = 0.0;
-  LossNormalization normalization = LossNormalization::kTokens;
+  LossNormalization normalization = LossNormalization::tokens;  // cross_entropy.hpp
   // Scheduled sampling: probability of feeding the model's own previous prediction instead of
   // the reference token (0 = pure teacher forcing).
   double sampling_ratio = 0.0;
