@@ -1,0 +1,182 @@
+#include "config_schema.hpp"
+
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+#include <stdexcept>
+
+namespace po = boost::program_options;
+
+namespace s2s::app {
+
+namespace {
+
+template <typename T>
+std::string to_text(const T& value) {
+  std::ostringstream out;
+  if constexpr (std::is_same_v<T, bool>)
+    out << (value ? "true" : "false");
+  else if constexpr (std::is_floating_point_v<T>)
+    out << std::setprecision(17) << value;
+  else
+    out << value;
+  return out.str();
+}
+
+}  // namespace
+
+template <typename T>
+void ConfigSchema::add(const std::string& key, T* field, const std::string& help) {
+  const std::string default_value = to_text(*field);
+  options_.add_options()(key.c_str(), po::value<T>(field)->default_value(*field, default_value),
+                         help.c_str());
+  keys_.push_back({key, help, default_value, [field] { return to_text(*field); }});
+}
+
+ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section] key = value, or --section.key VALUE)") {
+  auto& d = c.data;
+  add("data.train", &d.train, "training data: a TSV file (source<TAB>target), or the source file when data.train_tgt is set");
+  add("data.train_tgt", &d.train_tgt, "training target file (one sequence per line, aligned with data.train)");
+  add("data.dev", &d.dev, "dev data (TSV, or source file with data.dev_tgt); TAB-separated alternatives after the first target are extra references");
+  add("data.dev_tgt", &d.dev_tgt, "dev target file");
+  add("data.test", &d.test, "test data, same forms as data.dev");
+  add("data.test_tgt", &d.test_tgt, "test target file");
+  add("data.src_tokenizer", &d.src_tokenizer, "source tokenizer: char | space | spm");
+  add("data.tgt_tokenizer", &d.tgt_tokenizer, "target tokenizer: char | space | spm");
+  add("data.spm_model_type", &d.spm_model_type, "SentencePiece model trained on the training data: unigram | bpe");
+  add("data.spm_vocab_size", &d.spm_vocab_size, "SentencePiece vocabulary size");
+  add("data.src_spm_model", &d.src_spm_model, "existing SentencePiece .model for the source (instead of training one)");
+  add("data.tgt_spm_model", &d.tgt_spm_model, "existing SentencePiece .model for the target");
+  add("data.min_freq", &d.min_freq, "vocabulary: minimum token count in the training data");
+  add("data.max_vocab", &d.max_vocab, "vocabulary: maximum size without specials (0: no limit)");
+  add("data.max_src_len", &d.max_src_len, "drop training pairs whose source has more tokens (0: keep all)");
+  add("data.max_tgt_len", &d.max_tgt_len, "drop training pairs whose target has more tokens (0: keep all)");
+
+  auto& m = c.model;
+  add("model.type", &m.type, "rnn | transformer");
+  add("model.cell", &m.cell, "RNN cell: gru | lstm");
+  add("model.attention", &m.attention, "none | dot | bahdanau | luong-dot | luong-general | luong-concat | luong-local-m | luong-local-p");
+  add("model.embed_size", &m.embed_size, "RNN: embedding size");
+  add("model.hidden_size", &m.hidden_size, "RNN: hidden size (per direction in the encoder)");
+  add("model.encoder_layers", &m.encoder_layers, "RNN: encoder layers");
+  add("model.decoder_layers", &m.decoder_layers, "RNN: decoder layers");
+  add("model.bidirectional", &m.bidirectional, "RNN: bidirectional encoder");
+  add("model.bridge", &m.bridge, "decoder initial state from the encoder's final states: zero | copy | tanh");
+  add("model.input_feeding", &m.input_feeding, "Luong attention: feed the attentional state into the next step's input");
+  add("model.dot_scale", &m.dot_scale, "dot attention: divide scores by sqrt(d)");
+  add("model.local_window", &m.local_window, "luong-local-*: window half-width D");
+  add("model.dropout", &m.dropout, "dropout between layers and before the output layer");
+  add("model.embed_dropout", &m.embed_dropout, "dropout on embeddings");
+  add("model.tie_embeddings", &m.tie_embeddings, "output layer shares the target embedding matrix");
+  add("model.d_model", &m.d_model, "Transformer: model size");
+  add("model.heads", &m.heads, "Transformer: attention heads");
+  add("model.ff_size", &m.ff_size, "Transformer: feed-forward inner size");
+  add("model.transformer_layers", &m.transformer_layers, "Transformer: encoder layers and decoder layers (each)");
+  add("model.norm", &m.norm, "Transformer: layer norm placement: pre | post");
+  add("model.activation", &m.activation, "Transformer: feed-forward activation: relu | gelu");
+  add("model.positions", &m.positions, "Transformer: positional encodings: sinusoidal | learned");
+  add("model.attention_dropout", &m.attention_dropout, "Transformer: dropout on attention weights");
+  add("model.share_embeddings", &m.share_embeddings, "Transformer: share source, target and output embeddings (joint vocabulary)");
+
+  auto& t = c.train;
+  add("train.seed", &t.seed, "seed of every random choice (init, dropout, data order)");
+  add("train.epochs", &t.epochs, "epochs (0: only train.max_steps limits)");
+  add("train.max_steps", &t.max_steps, "optimizer steps (0: only train.epochs limits)");
+  add("train.batch_size", &t.batch_size, "batch size, in train.batch_unit");
+  add("train.batch_unit", &t.batch_unit, "sentences | tokens");
+  add("train.optimizer", &t.optimizer, "sgd | adam | adamw");
+  add("train.lr", &t.lr, "learning rate (peak rate for noam)");
+  add("train.momentum", &t.momentum, "sgd momentum");
+  add("train.beta1", &t.beta1, "adam beta1");
+  add("train.beta2", &t.beta2, "adam beta2");
+  add("train.adam_eps", &t.adam_eps, "adam epsilon");
+  add("train.weight_decay", &t.weight_decay, "weight decay (L2 for sgd/adam, decoupled for adamw)");
+  add("train.clip_norm", &t.clip_norm, "global gradient-norm clipping threshold (0: off)");
+  add("train.schedule", &t.schedule, "learning-rate schedule: constant | step | plateau | noam");
+  add("train.decay_factor", &t.decay_factor, "step/plateau: multiply the rate by this");
+  add("train.decay_every", &t.decay_every, "step: steps between decays");
+  add("train.plateau_patience", &t.plateau_patience, "plateau: validations without improvement before a decay");
+  add("train.warmup_steps", &t.warmup_steps, "noam: warm-up steps (peak train.lr at the end of warm-up)");
+  add("train.label_smoothing", &t.label_smoothing, "label smoothing epsilon");
+  add("train.normalization", &t.normalization, "loss normalisation: tokens | sentences | none");
+  add("train.sampling_ratio", &t.sampling_ratio, "scheduled sampling: probability of feeding the model's own prediction");
+  add("train.valid_every", &t.valid_every, "validate every N steps (0: at the end of each epoch)");
+  add("train.early_stopping_metric", &t.early_stopping_metric, "metric for best checkpoint and early stopping: loss | per | wer | acc | bleu | chrf");
+  add("train.patience", &t.patience, "stop after this many validations without improvement (0: never)");
+  add("train.log_every", &t.log_every, "log a line every N steps");
+  add("train.threads", &t.threads, "BLAS threads (0: OpenBLAS default)");
+  add("train.output_dir", &t.output_dir, "model directory: config, vocabularies, checkpoints, logs");
+
+  auto& k = c.decode;
+  add("decode.beam_size", &k.beam_size, "beam width (1: greedy)");
+  add("decode.length_penalty", &k.length_penalty, "GNMT length penalty alpha (0: none)");
+  add("decode.max_length_ratio", &k.max_length_ratio, "maximum output length = ratio * source length + extra");
+  add("decode.max_length_extra", &k.max_length_extra, "see decode.max_length_ratio");
+}
+
+std::string ConfigSchema::to_ini() const {
+  std::string out, section;
+  for (const Key& key : keys_) {
+    const auto dot = key.name.find('.');
+    const std::string sec = key.name.substr(0, dot);
+    if (sec != section) {
+      out += (out.empty() ? "[" : "\n[") + sec + "]\n";
+      section = sec;
+    }
+    out += key.name.substr(dot + 1) + " = " + key.current() + "\n";
+  }
+  return out;
+}
+
+std::string ConfigSchema::markdown() const {
+  std::string out, section;
+  for (const Key& key : keys_) {
+    const std::string sec = key.name.substr(0, key.name.find('.'));
+    if (sec != section) {
+      out += "\n## [" + sec + "]\n\n| key | default | meaning |\n| --- | --- | --- |\n";
+      section = sec;
+    }
+    out += "| `" + key.name + "` | `" + (key.default_value.empty() ? "\"\"" : key.default_value) +
+           "` | " + key.help + " |\n";
+  }
+  return out;
+}
+
+namespace {
+
+RunConfig parse(std::istream* ini, const std::string& origin,
+                const std::vector<std::string>& overrides) {
+  RunConfig config;
+  ConfigSchema schema(config);
+  po::variables_map vm;
+  try {
+    // Stored first, so they win over the file.
+    po::store(po::command_line_parser(overrides).options(schema.options()).run(), vm);
+    if (ini != nullptr) po::store(po::parse_config_file(*ini, schema.options(), false), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::runtime_error((ini ? origin + ": " : std::string()) + e.what());
+  }
+  try {
+    validate(config);
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("invalid configuration: ") + e.what());
+  }
+  return config;
+}
+
+}  // namespace
+
+RunConfig load_config(const std::string& ini_path, const std::vector<std::string>& overrides) {
+  if (ini_path.empty()) return parse(nullptr, "", overrides);
+  std::ifstream in(ini_path);
+  if (!in) throw std::runtime_error(ini_path + ": cannot open config file");
+  return parse(&in, ini_path, overrides);
+}
+
+RunConfig parse_config_text(const std::string& ini_text, const std::string& origin) {
+  std::istringstream in(ini_text);
+  return parse(&in, origin, {});
+}
+
+}  // namespace s2s::app
