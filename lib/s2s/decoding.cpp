@@ -47,7 +47,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
     limit[b] = max_output_length(src_lengths[b], options);
     longest = std::max(longest, limit[b]);
   }
-  std::vector<Index> prev(batch, kBosId);
+  std::vector<Index> prev(batch, Vocab::kBos);
   Mat<Real> log_probs;
   uword remaining = batch;
   for (uword t = 0; t <= longest && remaining > 0; ++t) {
@@ -56,18 +56,18 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
     if (options.keep_attention) attn = model.attention(*state);
     for (uword b = 0; b < batch; ++b) {
       if (done[b]) {
-        prev[b] = kPadId;
+        prev[b] = Vocab::kPad;
         continue;
       }
       const uword best = log_probs.col(b).index_max();
       hyps[b].log_prob += double(log_probs(best, b));
-      if (best == uword(kEosId) || t == limit[b]) {
+      if (best == uword(Vocab::kEos) || t == limit[b]) {
         // t == limit: the limit is reached; the step's token is not kept, its probability is
         // not counted.
-        if (best != uword(kEosId)) hyps[b].log_prob -= double(log_probs(best, b));
+        if (best != uword(Vocab::kEos)) hyps[b].log_prob -= double(log_probs(best, b));
         done[b] = true;
         --remaining;
-        prev[b] = kPadId;
+        prev[b] = Vocab::kPad;
         continue;
       }
       hyps[b].tokens.push_back(static_cast<Index>(best));
@@ -123,7 +123,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
     uword token;  // v
   };
   std::vector<Candidate> candidates;
-  std::vector<Index> prev(batch * K, kBosId);
+  std::vector<Index> prev(batch * K, Vocab::kBos);
   std::vector<uword> rows(batch * K);
   std::vector<double> next_log_prob(batch * K);
   std::vector<std::vector<Index>> next_tokens(batch * K);
@@ -151,7 +151,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
         for (uword k = 0; k < K; ++k) {
           rows[b * K + k] = b * K + k;
           next_log_prob[b * K + k] = kNegInf;
-          prev[b * K + k] = kPadId;
+          prev[b * K + k] = Vocab::kPad;
         }
         continue;
       }
@@ -175,10 +175,10 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
       for (uword i = 0; i < keep && alive < K && finished[b].size() < K; ++i) {
         const Candidate& c = candidates[i];
         const uword from = b * K + c.beam;
-        if (c.token == uword(kEosId) || at_limit) {
+        if (c.token == uword(Vocab::kEos) || at_limit) {
           // At the limit the hypothesis ends without the step's token (as in greedy search).
-          const double lp = at_limit && c.token != uword(kEosId) ? beam_log_prob[from] : c.log_prob;
-          if (at_limit && c.token != uword(kEosId)) {
+          const double lp = at_limit && c.token != uword(Vocab::kEos) ? beam_log_prob[from] : c.log_prob;
+          if (at_limit && c.token != uword(Vocab::kEos)) {
             // one finished copy per surviving beam, not one per candidate token
             bool seen = false;
             for (uword j = 0; j < i; ++j) seen = seen || candidates[j].beam == c.beam;
@@ -203,7 +203,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
         rows[b * K + k] = b * K;
         next_log_prob[b * K + k] = kNegInf;
         next_tokens[b * K + k].clear();
-        prev[b * K + k] = kPadId;
+        prev[b * K + k] = Vocab::kPad;
       }
       if (finished[b].size() >= K || alive == 0 || at_limit) done[b] = true;
     }

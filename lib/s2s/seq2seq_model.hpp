@@ -3,7 +3,8 @@
 // the Transformer). The trainer, the decoders (greedy, beam), checkpoints, the CLI and the
 // attention tooling see only this.
 //
-// Token batches follow lib/s2s/tensor.hpp: ids time-major (t·B + b), padded with the pad id.
+// Batches are batching.hpp's Batch: ids time-major (t·B + b), padded with Vocab::kPad; the
+// special ids <pad> <unk> <s> </s> are Vocab::kPad, kUnk, kBos, kEos in every vocabulary.
 //
 // Training:   forward_backward(batch) -> loss; with compute_gradients it also ADDS ∂loss/∂θ into
 //             params().grads() (the trainer zeroes them once per step).
@@ -17,29 +18,14 @@
 #include <string>
 #include <vector>
 
+#include "s2s/batching.hpp"
 #include "s2s/cross_entropy.hpp"
 #include "s2s/params.hpp"
 #include "s2s/rng.hpp"
 #include "s2s/tensor.hpp"
+#include "s2s/vocab.hpp"
 
 namespace s2s {
-
-// Special token ids, the same in every vocabulary (vocab.hpp).
-inline constexpr Index kPadId = 0;
-inline constexpr Index kUnkId = 1;
-inline constexpr Index kBosId = 2;
-inline constexpr Index kEosId = 3;
-
-struct TokenBatch {
-  uword batch_size = 0;
-  uword src_steps = 0;               // S: longest source in the batch
-  std::vector<Index> src;            // S·B, time-major, pad-filled
-  std::vector<uword> src_lengths;    // B
-  uword tgt_steps = 0;               // T: longest target + 1 (for <s> / </s>)
-  std::vector<Index> tgt_in;         // T·B: <s> y1 .. yn, pad-filled
-  std::vector<Index> tgt_out;        // T·B: y1 .. yn </s>, pad-filled
-  std::vector<uword> tgt_lengths;    // B, each n + 1
-};
 
 struct LossOptions {
   double label_smoothing = 0.0;
@@ -89,7 +75,7 @@ class Seq2SeqModel {
 
   // Teacher-forced loss of a batch. `training` enables dropout (and scheduled sampling), drawing
   // from rng; `compute_gradients` adds the gradients into params().grads().
-  virtual LossStats forward_backward(const TokenBatch& batch, const LossOptions& options,
+  virtual LossStats forward_backward(const Batch& batch, const LossOptions& options,
                                      bool training, bool compute_gradients, Rng& rng) = 0;
 
   virtual std::unique_ptr<DecodeState> encode(const std::vector<Index>& src,
