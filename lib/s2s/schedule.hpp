@@ -1,0 +1,48 @@
+#pragma once
+// Learning-rate schedules. lr(step) for step = 1, 2, ... (the step about to be taken):
+//
+//   constant  lr
+//   step      lr · factor^⌊(step − 1) / every⌋
+//   plateau   lr · factor^k, k = decays so far; a decay happens after `patience` validations
+//             in a row without improvement of the validation metric (as ReduceLROnPlateau)
+//   noam      lr · min(step / warmup, √(warmup / step)): linear warm-up to the peak lr at
+//             step = warmup, then inverse square root decay (Vaswani et al. 2017, with the peak
+//             given directly instead of d_model^-0.5)
+//
+// The schedule's whole state is (decays, bad_validations, best); it goes into checkpoints.
+#include <string>
+
+namespace s2s {
+
+struct ScheduleConfig {
+  std::string kind = "constant";  // constant | step | plateau | noam
+  double lr = 1e-3;
+  double factor = 0.5;
+  int every = 1000;
+  int patience = 2;
+  int warmup = 4000;
+};
+
+class LearningRateSchedule {
+ public:
+  explicit LearningRateSchedule(const ScheduleConfig& config);  // throws on an unknown kind
+
+  double lr(long step) const;
+  // Reports a validation result (lower is better: pass −metric for higher-is-better metrics).
+  void report_validation(double value);
+
+  struct State {
+    int decays = 0;
+    int bad_validations = 0;
+    double best = 0.0;
+    bool has_best = false;
+  };
+  const State& state() const { return state_; }
+  void set_state(const State& state) { state_ = state; }
+
+ private:
+  ScheduleConfig config_;
+  State state_;
+};
+
+}  // namespace s2s
