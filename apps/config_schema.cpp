@@ -57,7 +57,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("model.cell", &m.cell, "RNN cell: gru | lstm");
   add("model.attention", &m.attention, "none | dot | bahdanau | luong-dot | luong-general | luong-concat | luong-local-m | luong-local-p");
   add("model.embed_size", &m.embed_size, "RNN: embedding size");
-  add("model.hidden_size", &m.hidden_size, "RNN: hidden size (per direction in the encoder)");
+  add("model.hidden_size", &m.hidden_size, "RNN: encoder output and decoder state size; each direction of a bidirectional encoder has half");
   add("model.encoder_layers", &m.encoder_layers, "RNN: encoder layers");
   add("model.decoder_layers", &m.decoder_layers, "RNN: decoder layers");
   add("model.bidirectional", &m.bidirectional, "RNN: bidirectional encoder");

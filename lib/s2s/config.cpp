@@ -53,9 +53,13 @@ void validate(const RunConfig& c) {
   check(m.d_model > 0 && m.heads > 0 && m.d_model % m.heads == 0,
         "model.d_model must be a positive multiple of model.heads");
   check(m.ff_size > 0 && m.transformer_layers >= 1, "model.ff_size and model.transformer_layers must be > 0");
-  check(m.type != "rnn" || m.bridge != "copy" || !m.bidirectional,
-        "model.bridge=copy needs a unidirectional encoder (model.bidirectional=false); "
-        "use model.bridge=tanh or zero");
+  check(m.type != "rnn" || !m.bidirectional || m.hidden_size % 2 == 0,
+        "model.hidden_size must be even with model.bidirectional=true (each direction gets half)");
+  check(m.type != "rnn" || m.attention != "none" || m.bridge != "zero",
+        "model.attention=none with model.bridge=zero gives the decoder no information about the "
+        "source; use model.bridge=tanh or copy");
+  check(m.type != "rnn" || !m.tie_embeddings || m.embed_size == m.hidden_size,
+        "model.tie_embeddings=true needs model.embed_size == model.hidden_size");
 
   const auto& t = c.train;
   check(t.epochs >= 0 && t.max_steps >= 0 && (t.epochs > 0 || t.max_steps > 0),

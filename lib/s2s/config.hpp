@@ -34,7 +34,8 @@ struct ModelConfig {
   std::string attention = "bahdanau";   // none | dot | bahdanau | luong-dot | luong-general |
                                         // luong-concat | luong-local-m | luong-local-p
   int embed_size = 128;
-  int hidden_size = 256;
+  int hidden_size = 256;                // encoder output = decoder state; a bidirectional
+                                        // encoder gives each direction half (as OpenNMT)
   int encoder_layers = 1;
   int decoder_layers = 1;
   bool bidirectional = true;
