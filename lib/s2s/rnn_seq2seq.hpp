@@ -1,0 +1,105 @@
+#pragma once
+// RNN encoder-decoder with any attention variant (or none), behind Seq2SeqModel.
+//
+// Sizes: E embedding, H = model.hidden_size (the encoder's output size and the decoder's state
+// size; a bidirectional encoder gives each direction H/2, as OpenNMT-py does, so every variant
+// works with either encoder), V_src, V_tgt vocabularies.
+//
+// Encoder:  x_j = dropout_emb(Emb_src(x_j));  h_1..h_S = RNN_enc(x)            (H × S·B)
+// Bridge:   decoder initial state per layer from the encoder's final states:
+//             zero   s_0 = 0
+//             copy   s_0^l = [h_fwd; h_bwd] of encoder layer l (top layer if the depths differ);
+//                    LSTM cells copied likewise
+//             tanh   s_0^l = tanh(W_b [h_fwd; h_bwd]_top + b_b) for every layer; LSTM c_0 = 0
+// Decoder step t (e_t = dropout_emb(Emb_tgt(y_{t−1})), s_t the top layer's state):
+//   none      s_t = RNN(e_t, s_{t−1});                               o_t = s_t
+//   bahdanau  c_t = Attn(s_{t−1}); s_t = RNN([e_t; c_t], s_{t−1});   o_t = tanh(W_o [s_t; c_t; e_t] + b_o)
+//   dot, luong-*
+//             s_t = RNN([e_t; o_{t−1}] (input feeding) or e_t, s_{t−1}),  o_0 = 0
+//             c_t = Attn(s_t);                                        o_t = tanh(W_c [c_t; s_t])
+// Output:   logits_t = W_out dropout(o_t) + b_out (W_out = Emb_tgtᵀ when tied)
+// Loss:     softmax cross-entropy with the pad id ignored, label smoothing, normalisation.
+//
+// Parameter names: encoder.embedding.weight, encoder.rnn.layer{l}[.fwd|.bwd].weight_ih, ...,
+// bridge.weight/bias, decoder.embedding.weight, decoder.rnn.layer{l}.weight_ih, ...,
+// decoder.attention.*, decoder.output_proj.* (bahdanau) or decoder.attention_combine.weight
+// (dot, luong-*), decoder.output.weight/bias.
+//
+// Training runs the decoder step by step (the attention variants need it), with the output
+// layer and the loss batched over all T·B positions in one GEMM each.
+#include <memory>
+#include <string>
+
+#include "s2s/attention.hpp"
+#include "s2s/config.hpp"
+#include "s2s/cross_entropy.hpp"
+#include "s2s/dropout.hpp"
+#include "s2s/embedding.hpp"
+#include "s2s/linear.hpp"
+#include "s2s/rnn_stack.hpp"
+#include "s2s/seq2seq_model.hpp"
+
+namespace s2s {
+
+template <typename Real>
+class RnnSeq2Seq final : public Seq2SeqModel<Real> {
+ public:
+  // Throws std::invalid_argument on an inconsistent config (config.hpp's validate()).
+  RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size, uword target_vocab_size);
+  ~RnnSeq2Seq() override;
+
+  std::string describe() const override;
+  ParameterStore<Real>& params() override { return *params_; }
+  const ParameterStore<Real>& params() const override { return *params_; }
+  uword source_vocab_size() const override { return src_vocab_; }
+  uword target_vocab_size() const override { return tgt_vocab_; }
+  void init(Rng& rng) override;
+
+  LossStats forward_backward(const Batch& batch, const LossOptions& options, bool training,
+                             bool compute_gradients, Rng& rng) override;
+
+  std::unique_ptr<DecodeState> encode(const std::vector<Index>& src,
+                                      const std::vector<uword>& src_lengths,
+                                      uword src_steps) override;
+  void decode_step(DecodeState& state, const std::vector<Index>& prev_tokens,
+                   Mat<Real>& log_probs) override;
+  void reorder(DecodeState& state, const std::vector<uword>& rows) override;
+  AttentionWeights<Real> attention(const DecodeState& state) const override;
+
+ private:
+  enum class Flow { kNone, kBahdanau, kLuong };
+  struct EncoderCache;
+  struct StepCache;
+  struct RnnDecodeState;
+
+  // Encoder + bridge + attention keys for a source batch.
+  void encode_batch(const std::vector<Index>& src, const std::vector<uword>& lengths, uword steps,
+                    bool training, Rng& rng, EncoderCache& cache,
+                    std::vector<RnnState<Real>>& initial) const;
+  void bridge_forward(const std::vector<RnnState<Real>>& encoder_final,
+                      std::vector<RnnState<Real>>& initial, EncoderCache& cache) const;
+  // One decoder step: x built from e (E × N) and the flow's extra input; writes `next` states,
+  // the output vector o (H × N), and the step's attention weights when there is attention.
+  void step_forward(const AttentionKeys<Real>* keys, const Mat<Real>& e, uword t,
+                    const std::vector<RnnState<Real>>& prev, const Mat<Real>& feed,
+                    std::vector<RnnState<Real>>& next, Mat<Real>& o, StepCache& cache,
+                    bool training, Rng& rng) const;
+  void output_logits(const Mat<Real>& o, Mat<Real>& logits) const;
+
+  ModelConfig config_;
+  uword src_vocab_, tgt_vocab_;
+  uword E_, H_;
+  Flow flow_;
+  uword decoder_input_size_;
+
+  std::unique_ptr<Embedding<Real>> src_embed_, tgt_embed_;
+  std::unique_ptr<RnnStack<Real>> encoder_, decoder_;
+  std::unique_ptr<Linear<Real>> bridge_;           // tanh bridge
+  std::unique_ptr<Attention<Real>> attention_;     // null for none
+  std::unique_ptr<Linear<Real>> output_proj_;      // bahdanau: W_o, b_o; luong: W_c (no bias)
+  ParamId out_weight_, out_bias_;                  // out_weight_ unused when tied
+  Dropout<Real> embed_dropout_, dropout_;
+  std::unique_ptr<ParameterStore<Real>> params_;
+};
+
+}  // namespace s2s

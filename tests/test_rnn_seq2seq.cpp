@@ -1,0 +1,158 @@
+// Whole-model tests of the RNN encoder-decoder: a gradient check for every cell × attention ×
+// encoder direction, and decoding invariants.
+#include <catch2/catch.hpp>
+
+#include "gradcheck.hpp"
+#include "s2s/decoding.hpp"
+#include "s2s/model_factory.hpp"
+#include "s2s/rnn_seq2seq.hpp"
+
+using namespace s2s;
+using namespace s2s::testing;
+
+namespace {
+
+// A padded batch of 3 pairs with unequal source and target lengths over a vocabulary of 7.
+Batch tiny_batch() {
+  std::vector<SequencePair> pairs = {
+      {{4, 5, 6, 4}, {5, 6}}, {{6, 5}, {4, 4, 6}}, {{5, 4, 6}, {6}}};
+  return make_batch(pairs, {0, 1, 2});
+}
+
+ModelConfig tiny_config(const std::string& cell, const std::string& attention, bool bi) {
+  ModelConfig c;
+  c.cell = cell;
+  c.attention = attention;
+  c.bidirectional = bi;
+  c.embed_size = 3;
+  c.hidden_size = 4;
+  c.encoder_layers = 1;
+  c.decoder_layers = 1;
+  c.bridge = "tanh";
+  c.local_window = 2;
+  c.dropout = 0.0;
+  return c;
+}
+
+void check_model_gradients(const ModelConfig& config, const LossOptions& options,
+                           bool with_dropout) {
+  RnnSeq2Seq<double> model(config, 7, 7);
+  Rng init_rng(11);
+  model.init(init_rng);
+  const Batch batch = tiny_batch();
+  // The same dropout masks at every evaluation: a fresh Rng with the same seed.
+  auto loss = [&] {
+    Rng rng(5);
+    return model.forward_backward(batch, options, with_dropout, false, rng).loss;
+  };
+  model.params().zero_grad();
+  Rng rng(5);
+  model.forward_backward(batch, options, with_dropout, true, rng);
+  check_parameter_gradients(model.params(), loss);
+}
+
+}  // namespace
+
+TEST_CASE("RNN seq2seq gradients match finite differences for every cell, attention and encoder",
+          "[rnn_seq2seq][gradcheck]") {
+  const std::vector<std::string> attentions = {"none",          "dot",          "bahdanau",
+                                               "luong-dot",     "luong-general", "luong-concat",
+                                               "luong-local-m", "luong-local-p"};
+  LossOptions options;
+  options.label_smoothing = 0.1;
+  for (const std::string cell : {"gru", "lstm"})
+    for (const std::string& attention : attentions)
+      for (bool bi : {false, true}) {
+        INFO("cell " << cell << " attention " << attention << (bi ? " bi" : " uni"));
+        check_model_gradients(tiny_config(cell, attention, bi), options, false);
+      }
+}
+
+TEST_CASE("RNN seq2seq gradients with depth, dropout, copy bridge, no input feeding and tied "
+          "embeddings",
+          "[rnn_seq2seq][gradcheck]") {
+  LossOptions options;
+  options.normalization = LossNormalization::sentences;
+  for (const std::string cell : {"gru", "lstm"}) {
+    ModelConfig c = tiny_config(cell, "luong-general", true);
+    c.encoder_layers = 2;
+    c.decoder_layers = 2;
+    c.dropout = 0.3;
+    c.embed_dropout = 0.2;
+    c.bridge = "copy";
+    c.input_feeding = false;
+    INFO("deep " << cell);
+    check_model_gradients(c, options, true);
+
+    ModelConfig t = tiny_config(cell, "bahdanau", false);
+    t.embed_size = 4;
+    t.tie_embeddings = true;
+    t.bridge = "zero";
+    INFO("tied " << cell);
+    check_model_gradients(t, options, false);
+  }
+}
+
+TEST_CASE("Beam search with K=1 equals greedy search, and K>1 never scores lower",
+          "[rnn_seq2seq][decoding]") {
+  ModelConfig c = tiny_config("gru", "bahdanau", true);
+  c.embed_size = 8;
+  c.hidden_size = 16;
+  RnnSeq2Seq<float> model(c, 7, 9);
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    Rng rng(seed);
+    model.init(rng);
+    const Batch batch = tiny_batch();
+    DecodeOptions greedy;
+    greedy.max_length_ratio = 1.5;
+    const auto g = greedy_search(model, batch.source_ids, batch.source_lengths,
+                                 batch.source_steps, greedy);
+    DecodeOptions beam1 = greedy;
+    beam1.beam_size = 1;
+    const auto b1 = beam_search(model, batch.source_ids, batch.source_lengths,
+                                batch.source_steps, beam1);
+    for (double alpha : {0.0, 0.6}) {
+      DecodeOptions wide = greedy;
+      wide.beam_size = 4;
+      wide.length_penalty = alpha;
+      DecodeOptions one = wide;
+      one.beam_size = 1;
+      const auto k1 = beam_search(model, batch.source_ids, batch.source_lengths,
+                                  batch.source_steps, one);
+      const auto k4 = beam_search(model, batch.source_ids, batch.source_lengths,
+                                  batch.source_steps, wide);
+      for (uword b = 0; b < batch.size; ++b) CHECK(k4[b][0].score >= k1[b][0].score);
+    }
+    for (uword b = 0; b < batch.size; ++b) {
+      CHECK(b1[b][0].tokens == g[b][0].tokens);
+      CHECK(b1[b][0].log_prob == g[b][0].log_prob);
+    }
+  }
+}
+
+TEST_CASE("Attention weights of a decode step are zero at padding and sum to one",
+          "[rnn_seq2seq][attention]") {
+  ModelConfig c = tiny_config("lstm", "luong-general", true);
+  RnnSeq2Seq<double> model(c, 7, 7);
+  Rng rng(3);
+  model.init(rng);
+  const Batch batch = tiny_batch();
+  auto state = model.encode(batch.source_ids, batch.source_lengths, batch.source_steps);
+  arma::mat log_probs;
+  model.decode_step(*state, std::vector<Index>(batch.size, Vocab::kBos), log_probs);
+  const auto w = model.attention(*state).weights.at(0).at(0);
+  REQUIRE(w.n_rows == batch.source_steps);
+  for (uword b = 0; b < batch.size; ++b) {
+    CHECK(arma::accu(w.col(b)) == Approx(1.0));
+    for (uword s = batch.source_lengths[b]; s < batch.source_steps; ++s) CHECK(w(s, b) == 0.0);
+  }
+  CHECK(arma::approx_equal(arma::sum(arma::exp(log_probs), 0),
+                           arma::rowvec(batch.size, arma::fill::ones), "absdiff", 1e-12));
+}
+
+TEST_CASE("The model factory lists the valid model types", "[rnn_seq2seq]") {
+  ModelConfig c;
+  c.type = "lstm2000";
+  CHECK_THROWS_WITH(make_model<float>(c, 5, 5),
+                    Catch::Contains("Valid options: rnn, transformer"));
+}
