@@ -30,7 +30,7 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
   std::vector<Translation> result(sources.size());
   for (std::size_t start = 0; start < order.size(); start += batch_size) {
     const std::vector<std::size_t> indices(
-        order.begin() + start, order.begin() + std::min(order.size(), start + batch_size));
+        order.begin() + start, order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
     const Batch batch = make_batch(pairs, indices);
     auto nbest = decode(model, batch.source_ids, batch.source_lengths, batch.source_steps, options);
     for (std::size_t b = 0; b < indices.size(); ++b) {
