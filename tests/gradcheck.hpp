@@ -43,18 +43,23 @@ inline arma::mat numeric_gradient(arma::mat& x, const std::function<double()>& l
 }
 
 // Checks every named parameter of `store` against finite differences of loss().
+// Whole-model checks pass a larger eps (1e-4): their loss is O(1) while some gradients are
+// O(1e-5), so the roundoff of a 1e-6 step (~1e-16·|L|/eps) would swamp them.
 // The analytic gradients must already be in store.grads(). Reports the failing name.
 inline void check_parameter_gradients(ParameterStore<double>& store,
                                       const std::function<double()>& loss,
-                                      double tolerance = kGradTolerance) {
+                                      double tolerance = kGradTolerance, double eps = 1e-6) {
   const arma::vec analytic = store.grads();
   for (const ParamEntry& e : store.layout().entries()) {
     arma::mat& value = store.value(store.layout().find(e.name));
-    const arma::mat numeric = numeric_gradient(value, loss);
+    const arma::mat numeric = numeric_gradient(value, loss, eps);
     const arma::mat a(const_cast<double*>(analytic.memptr()) + e.offset, e.rows, e.cols, false,
                       true);
     const double err = relative_error(a, numeric);
-    INFO("parameter " << e.name << " (" << e.rows << "x" << e.cols << ") relative error " << err);
+    INFO("parameter " << e.name << " (" << e.rows << "x" << e.cols << ") relative error " << err
+                       << " |analytic| " << arma::norm(arma::vectorise(a)) << " |numeric| "
+                       << arma::norm(arma::vectorise(numeric)) << " |diff| "
+                       << arma::norm(arma::vectorise(a - numeric)));
     CHECK(err <= tolerance);
   }
 }
