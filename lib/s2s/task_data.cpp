@@ -66,17 +66,22 @@ std::string Codec::decode_target(const std::vector<Index>& ids) const {
   return target_tokenizer->decode(target_vocab.decode(ids));
 }
 
-TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir) {
+TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
+                                   bool reuse_codec) {
   if (config.train.empty()) throw std::runtime_error("data.train is not set");
   const ParallelText text = config.train_tgt.empty()
                                 ? read_parallel_tsv(config.train)
                                 : read_parallel_files(config.train, config.train_tgt);
   TrainingData data;
   Codec& codec = data.codec;
-  codec.source_tokenizer = make_side_tokenizer(config.src_tokenizer, config.src_spm_model,
-                                               &text.source, config, model_dir, "src");
-  codec.target_tokenizer = make_side_tokenizer(config.tgt_tokenizer, config.tgt_spm_model,
-                                               &text.target, config, model_dir, "tgt");
+  if (reuse_codec) {
+    codec = load_codec(config, model_dir);
+  } else {
+    codec.source_tokenizer = make_side_tokenizer(config.src_tokenizer, config.src_spm_model,
+                                                 &text.source, config, model_dir, "src");
+    codec.target_tokenizer = make_side_tokenizer(config.tgt_tokenizer, config.tgt_spm_model,
+                                                 &text.target, config, model_dir, "tgt");
+  }
   TokenizedText tokens = tokenize(text, *codec.source_tokenizer, *codec.target_tokenizer);
   LengthFilter filter;
   filter.max_source = static_cast<std::size_t>(config.max_src_len);
@@ -84,13 +89,15 @@ TrainingData prepare_training_data(const DataConfig& config, const std::string& 
   data.train_filter = filter_by_length(tokens, filter);
   if (tokens.size() == 0)
     throw std::runtime_error(config.train + ": no training pair is left after the length filter");
-  TokenCounts src_counts, tgt_counts;
-  for (const auto& s : tokens.source) count_tokens(s, src_counts);
-  for (const auto& t : tokens.target) count_tokens(t, tgt_counts);
-  codec.source_vocab = Vocab::build(src_counts, config.min_freq, config.max_vocab);
-  codec.target_vocab = Vocab::build(tgt_counts, config.min_freq, config.max_vocab);
-  codec.source_vocab.save(model_dir + "/src.vocab");
-  codec.target_vocab.save(model_dir + "/tgt.vocab");
+  if (!reuse_codec) {
+    TokenCounts src_counts, tgt_counts;
+    for (const auto& s : tokens.source) count_tokens(s, src_counts);
+    for (const auto& t : tokens.target) count_tokens(t, tgt_counts);
+    codec.source_vocab = Vocab::build(src_counts, config.min_freq, config.max_vocab);
+    codec.target_vocab = Vocab::build(tgt_counts, config.min_freq, config.max_vocab);
+    codec.source_vocab.save(model_dir + "/src.vocab");
+    codec.target_vocab.save(model_dir + "/tgt.vocab");
+  }
   data.train = to_ids(tokens, codec.source_vocab, codec.target_vocab);
   if (!config.dev.empty()) {
     const EvalData dev = read_eval_data(

@@ -35,8 +35,10 @@ struct TrainingData {
 };
 
 // Reads the training data, trains or copies SentencePiece models, builds the vocabularies from
-// the training data, writes them into model_dir, and maps train and dev to ids.
-TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir);
+// the training data, writes them into model_dir, and maps train and dev to ids. With
+// reuse_codec (a resumed run) the codec already in model_dir is loaded instead.
+TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
+                                   bool reuse_codec = false);
 
 // Loads the codec that prepare_training_data wrote into model_dir.
 Codec load_codec(const DataConfig& config, const std::string& model_dir);

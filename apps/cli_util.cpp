@@ -1,0 +1,67 @@
+#include "cli_util.hpp"
+
+#include <cstdio>
+
+namespace po = boost::program_options;
+
+namespace s2s::app {
+
+void parse_args(const Args& args, const po::options_description& opts, po::variables_map& vm,
+                Args* rest) {
+  auto parser = po::command_line_parser(args).options(opts);
+  if (rest != nullptr) parser.allow_unregistered();
+  const po::parsed_options parsed = parser.run();
+  po::store(parsed, vm);
+  po::notify(vm);
+  const Args unknown = po::collect_unrecognized(parsed.options, po::include_positional);
+  if (rest != nullptr) {
+    *rest = unknown;
+  } else if (!unknown.empty()) {
+    throw UsageError("unexpected argument '" + unknown.front() + "'");
+  }
+}
+
+void print_usage(const std::string& synopsis, const po::options_description& opts) {
+  std::cout << "usage: s2s " << synopsis << "\n\n" << opts << "\n";
+}
+
+void DecodeFlags::add_to(po::options_description& opts) {
+  opts.add_options()
+      ("beam", po::value<int>(&beam)->default_value(0), "beam width (0: the model's decode.beam_size; 1: greedy)")
+      ("length-penalty", po::value<double>(&length_penalty)->default_value(-1), "GNMT length penalty alpha (< 0: the model's decode.length_penalty)")
+      ("nbest", po::value<int>(&nbest)->default_value(1), "hypotheses per input (<= beam)")
+      ("batch-size", po::value<int>(&batch_size)->default_value(64), "sentences decoded together");
+}
+
+DecodeOptions DecodeFlags::resolve(const DecodeConfig& config) const {
+  if (beam < 0) throw UsageError("--beam must be >= 0");
+  if (nbest < 1) throw UsageError("--nbest must be >= 1");
+  if (batch_size < 1) throw UsageError("--batch-size must be >= 1");
+  DecodeOptions options;
+  options.beam_size = static_cast<uword>(beam > 0 ? beam : config.beam_size);
+  options.length_penalty = length_penalty >= 0 ? length_penalty : config.length_penalty;
+  options.max_length_ratio = config.max_length_ratio;
+  options.max_length_extra = static_cast<uword>(config.max_length_extra);
+  options.nbest = static_cast<uword>(nbest);
+  if (options.nbest > options.beam_size)
+    throw UsageError("--nbest " + std::to_string(nbest) + " needs --beam of at least as much");
+  return options;
+}
+
+void print_metrics(std::ostream& out, const EvalMetrics& m, bool json) {
+  char buf[512];
+  if (json) {
+    std::snprintf(buf, sizeof buf,
+                  "{\"segments\": %zu, \"bleu\": %.4f, \"chrf\": %.4f, \"per\": %.4f, "
+                  "\"wer\": %.4f, \"acc\": %.4f}\n",
+                  m.segments, m.bleu, m.chrf, m.per, m.wer, m.acc);
+  } else {
+    std::snprintf(buf, sizeof buf,
+                  "segments %zu\nBLEU  %7.2f\nchrF  %7.2f\nPER   %7.2f %%\nWER   %7.2f %%\n"
+                  "acc   %7.2f %%\n",
+                  m.segments, m.bleu, m.chrf, m.per, m.wer, m.acc);
+  }
+  out << buf;
+}
+
+}  // namespace s2s::app

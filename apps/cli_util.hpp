@@ -1,0 +1,36 @@
+#pragma once
+// Small helpers shared by the subcommands.
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "s2s/config.hpp"
+#include "s2s/decoding.hpp"
+#include "s2s/evaluation.hpp"
+
+namespace s2s::app {
+
+// Parses args against opts into vm; with `rest`, unknown options are returned there instead of
+// being an error. Positional arguments are always a usage error.
+void parse_args(const Args& args, const boost::program_options::options_description& opts,
+                boost::program_options::variables_map& vm, Args* rest = nullptr);
+
+// "usage: s2s CMD ...\n" + the options with their defaults.
+void print_usage(const std::string& synopsis,
+                 const boost::program_options::options_description& opts);
+
+// The decoding options of a run, from its [decode] section and the command-line overrides.
+struct DecodeFlags {
+  int beam = 0;                // 0: the config's decode.beam_size
+  double length_penalty = -1;  // < 0: the config's
+  int nbest = 1;
+  int batch_size = 64;
+  void add_to(boost::program_options::options_description& opts);
+  DecodeOptions resolve(const DecodeConfig& config) const;
+};
+
+void print_metrics(std::ostream& out, const EvalMetrics& m, bool json);
+
+}  // namespace s2s::app

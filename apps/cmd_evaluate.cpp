@@ -1,0 +1,55 @@
+// s2s evaluate --model DIR --src FILE --ref FILE [--ref FILE ...] [--beam K] [--json]
+#include <fstream>
+#include <iostream>
+
+#include "cli_util.hpp"
+#include "model_dir.hpp"
+
+namespace po = boost::program_options;
+
+namespace s2s::app {
+
+int run_evaluate(const Args& args) {
+  std::string model_dir, source, output, which;
+  std::vector<std::string> refs;
+  bool json = false;
+  DecodeFlags flags;
+  po::options_description opts("s2s evaluate options");
+  opts.add_options()
+      ("help", "this message")
+      ("model", po::value<std::string>(&model_dir), "model directory written by s2s train")
+      ("src", po::value<std::string>(&source), "sources, one per line (a TSV's first column is the source; with no --ref its other columns are the references)")
+      ("ref", po::value<std::vector<std::string>>(&refs), "reference file; repeat for several reference sets; a line may hold TAB-separated alternatives")
+      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last")
+      ("output", po::value<std::string>(&output), "also write the hypotheses to this file")
+      ("json", po::bool_switch(&json), "print the metrics as one JSON object");
+  flags.add_to(opts);
+  po::variables_map vm;
+  parse_args(args, opts, vm);
+  if (vm.count("help")) {
+    print_usage("evaluate --model DIR --src FILE [--ref FILE ...] [options]", opts);
+    return 0;
+  }
+  if (model_dir.empty()) throw UsageError("--model DIR is required");
+  if (source.empty()) throw UsageError("--src FILE is required");
+
+  LoadedModel loaded = load_model_dir(model_dir, which);
+  const DecodeOptions options = flags.resolve(loaded.config.decode);
+  const EvalData data = read_eval_data(source, refs);
+  std::vector<std::vector<Index>> sources;
+  for (const auto& s : data.sources) sources.push_back(loaded.codec.encode_source(s));
+  const auto translations =
+      translate(*loaded.model, sources, loaded.codec.target_vocab,
+                *loaded.codec.target_tokenizer, options, static_cast<uword>(flags.batch_size));
+  std::vector<std::string> hyps;
+  for (const auto& t : translations) hyps.push_back(t.text);
+  if (!output.empty()) {
+    std::ofstream out(output);
+    if (!out) throw std::runtime_error(output + ": cannot write");
+    for (const auto& h : hyps) out << h << "\n";
+  }
+  print_metrics(std::cout, score_all(hyps, data.references), json);
+  return 0;
+}
+
+}  // namespace s2s::app

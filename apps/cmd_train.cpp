@@ -1,0 +1,137 @@
+// s2s train --config FILE [--section.key VALUE ...] | --resume DIR
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli_util.hpp"
+#include "config_schema.hpp"
+#include "model_dir.hpp"
+#include "s2s/blas_setup.hpp"
+#include "s2s/model_factory.hpp"
+#include "s2s/param_io.hpp"
+#include "s2s/task_data.hpp"
+#include "s2s/trainer.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace s2s::app {
+
+namespace {
+
+// Decodes the test set with the best checkpoint and writes DIR/test_metrics.json.
+void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Codec& codec,
+                   const std::string& dir) {
+  const EvalData test = read_eval_data(
+      config.data.test, config.data.test_tgt.empty()
+                            ? std::vector<std::string>{}
+                            : std::vector<std::string>{config.data.test_tgt});
+  load_parameters(load_checkpoint(dir + "/best.ckpt"), model.params());
+  std::vector<std::vector<Index>> sources;
+  for (const auto& s : test.sources) sources.push_back(codec.encode_source(s));
+  DecodeFlags flags;
+  const auto translations = translate(model, sources, codec.target_vocab,
+                                      *codec.target_tokenizer, flags.resolve(config.decode));
+  std::vector<std::string> hyps;
+  for (const auto& t : translations) hyps.push_back(t.text);
+  const EvalMetrics m = score_all(hyps, test.references);
+  std::cout << "test (" << config.data.test << ", beam " << config.decode.beam_size << "):\n";
+  print_metrics(std::cout, m, false);
+  std::ofstream json(dir + "/test_metrics.json");
+  print_metrics(json, m, true);
+}
+
+}  // namespace
+
+int run_train(const Args& args) {
+  std::string config_path, resume_dir;
+  bool overwrite = false, quiet = false;
+  po::options_description opts("s2s train options");
+  opts.add_options()
+      ("help", "this message (with every config key and its default)")
+      ("config", po::value<std::string>(&config_path), "INI config file (see docs/config.md)")
+      ("resume", po::value<std::string>(&resume_dir), "continue the training in this model directory exactly where its last checkpoint stands")
+      ("overwrite", po::bool_switch(&overwrite), "replace a trained model already in train.output_dir")
+      ("quiet", po::bool_switch(&quiet), "no progress output");
+  po::variables_map vm;
+  Args overrides;
+  parse_args(args, opts, vm, &overrides);
+  if (vm.count("help")) {
+    RunConfig defaults;
+    ConfigSchema schema(defaults);
+    print_usage("train --config FILE [--section.key VALUE ...] | --resume DIR", opts);
+    std::cout << schema.options() << "\n";
+    return 0;
+  }
+  const bool resume = !resume_dir.empty();
+  if (resume && !config_path.empty())
+    throw UsageError("--resume takes its config from the model directory; drop --config");
+  if (!resume && config_path.empty()) throw UsageError("--config FILE or --resume DIR is required");
+
+  RunConfig config;
+  if (resume) {
+    if (!fs::exists(resume_dir + "/last.ckpt"))
+      throw std::runtime_error(resume_dir + ": nothing to resume (no last.ckpt)");
+    overrides.push_back("--train.output_dir=" + resume_dir);
+    config = load_config(resume_dir + "/config.ini", overrides);
+  } else {
+    config = load_config(config_path, overrides);
+  }
+  if (config.data.train.empty()) throw UsageError("data.train is not set");
+  const std::string dir = config.train.output_dir;
+  if (!resume && fs::exists(dir + "/last.ckpt") && !overwrite)
+    throw std::runtime_error(dir + " already holds a trained model; use --resume " + dir +
+                             ", another train.output_dir, or --overwrite");
+  fs::create_directories(dir);
+  {
+    RunConfig copy = config;
+    ConfigSchema schema(copy);
+    write_file_atomically(dir + "/config.ini", schema.to_ini());
+  }
+  if (config.train.threads > 0) set_blas_num_threads(config.train.threads);
+
+  TrainingData data = prepare_training_data(config.data, dir, resume);
+  auto model = make_model<float>(config.model, data.codec.source_vocab.size(),
+                                 data.codec.target_vocab.size());
+  Rng init_rng(config.train.seed);
+  model->init(init_rng);
+  if (!quiet) {
+    std::cout << "s2s train: " << model->describe() << "\n"
+              << "data: " << data.train.size() << " training pairs ("
+              << data.train_filter.dropped() << " filtered), " << data.dev.pairs.size()
+              << " dev; vocab " << data.codec.source_vocab.size() << " -> "
+              << data.codec.target_vocab.size() << "\n"
+              << "BLAS: " << blas_description() << "\n"
+              << "model directory: " << dir << "\n";
+  }
+  TrainerContext context;
+  context.target_vocab = &data.codec.target_vocab;
+  context.target_tokenizer = data.codec.target_tokenizer.get();
+  context.out = quiet ? nullptr : &std::cout;
+  context.interactive = ::isatty(STDOUT_FILENO) != 0;
+  Trainer trainer(config, *model, data.train, config.data.dev.empty() ? nullptr : &data.dev,
+                  context);
+  if (resume) {
+    const std::string path = dir + "/last.ckpt";
+    const Checkpoint checkpoint = load_checkpoint(path);
+    check_checkpoint_version(checkpoint, path);
+    trainer.resume(checkpoint);
+  }
+  const TrainSummary summary = trainer.run();
+  if (!quiet) {
+    std::printf("trained %ld steps, %llu epochs in %.1f s%s\n", summary.steps,
+                static_cast<unsigned long long>(summary.epochs), summary.elapsed_seconds,
+                summary.stopped_early ? " (early stop)" : "");
+    if (summary.has_best)
+      std::printf("best dev %s: %.4f\n", config.train.early_stopping_metric.c_str(),
+                  summary.best_metric);
+    std::fflush(stdout);
+  }
+  if (!config.data.test.empty()) evaluate_test(config, *model, data.codec, dir);
+  return 0;
+}
+
+}  // namespace s2s::app

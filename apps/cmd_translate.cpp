@@ -1,0 +1,210 @@
+// s2s translate --model DIR [--beam K] [--input FILE] [--output FILE] [--attention-out FILE]
+//
+// Streams: lines are translated as they arrive. Lines that are already waiting are decoded
+// together (up to --batch-size), so a pipe of a million lines runs batched while an interactive
+// user gets each answer at once.
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "cli_util.hpp"
+#include "model_dir.hpp"
+#include "s2s/utf8.hpp"
+
+namespace po = boost::program_options;
+
+namespace s2s::app {
+
+namespace {
+
+// Reads lines from a file descriptor and tells whether more input is ready without blocking.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+
+  bool next(std::string& line) {
+    while (true) {
+      const auto newline = buffer_.find('\n', pos_);
+      if (newline != std::string::npos) {
+        line.assign(buffer_, pos_, newline - pos_);
+        pos_ = newline + 1;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        return true;
+      }
+      if (eof_) {
+        if (pos_ >= buffer_.size()) return false;
+        line.assign(buffer_, pos_, std::string::npos);
+        pos_ = buffer_.size();
+        return true;
+      }
+      fill();
+    }
+  }
+
+  // True when a next line can be had without waiting.
+  bool ready() const {
+    if (buffer_.find('\n', pos_) != std::string::npos || eof_) return true;
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0;
+  }
+
+ private:
+  void fill() {
+    if (pos_ > 0) {
+      buffer_.erase(0, pos_);
+      pos_ = 0;
+    }
+    char chunk[1 << 16];
+    ssize_t n;
+    do n = ::read(fd_, chunk, sizeof chunk);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) throw std::runtime_error(std::string("read failed: ") + std::strerror(errno));
+    if (n == 0) eof_ = true;
+    buffer_.append(chunk, static_cast<std::size_t>(n));
+  }
+
+  int fd_;
+  std::string buffer_;
+  std::size_t pos_ = 0;
+  bool eof_ = false;
+};
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// One JSON object per input line (docs/attention_format.md).
+void write_attention(std::ostream& out, std::size_t line_number,
+                     const std::vector<std::string>& source_tokens,
+                     const std::vector<std::string>& output_tokens, const Hypothesis& h) {
+  out << "{\"line\": " << line_number << ", \"source\": [";
+  for (std::size_t i = 0; i < source_tokens.size(); ++i)
+    out << (i ? ", " : "") << json_string(source_tokens[i]);
+  out << "], \"output\": [";
+  for (std::size_t i = 0; i < output_tokens.size(); ++i)
+    out << (i ? ", " : "") << json_string(output_tokens[i]);
+  out << "], \"weights\": [";
+  for (std::size_t t = 0; t < h.attention.size(); ++t) {
+    out << (t ? ", " : "") << "[";
+    // Only the real source positions (padding weights are exactly zero).
+    for (std::size_t s = 0; s < source_tokens.size() && s < h.attention[t].size(); ++s) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%s%.6g", s ? ", " : "", h.attention[t][s]);
+      out << buf;
+    }
+    out << "]";
+  }
+  out << "]}\n";
+}
+
+}  // namespace
+
+int run_translate(const Args& args) {
+  std::string model_dir, input, output, attention_out, which;
+  DecodeFlags flags;
+  po::options_description opts("s2s translate options");
+  opts.add_options()
+      ("help", "this message")
+      ("model", po::value<std::string>(&model_dir), "model directory written by s2s train")
+      ("input", po::value<std::string>(&input), "input file (default: standard input), one sequence per line")
+      ("output", po::value<std::string>(&output), "output file (default: standard output)")
+      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last")
+      ("attention-out", po::value<std::string>(&attention_out), "write the attention weights of each output as JSON lines (docs/attention_format.md)");
+  flags.add_to(opts);
+  po::variables_map vm;
+  parse_args(args, opts, vm);
+  if (vm.count("help")) {
+    print_usage("translate --model DIR [options] < input > output", opts);
+    return 0;
+  }
+  if (model_dir.empty()) throw UsageError("--model DIR is required");
+
+  LoadedModel loaded = load_model_dir(model_dir, which);
+  DecodeOptions options = flags.resolve(loaded.config.decode);
+  options.keep_attention = !attention_out.empty();
+  const Codec& codec = loaded.codec;
+
+  int fd = STDIN_FILENO;
+  const std::string input_name = input.empty() ? "<stdin>" : input;
+  if (!input.empty()) {
+    fd = ::open(input.c_str(), O_RDONLY);
+    if (fd < 0) throw std::runtime_error(input + ": " + std::strerror(errno));
+  }
+  std::ofstream output_file;
+  if (!output.empty()) {
+    output_file.open(output);
+    if (!output_file) throw std::runtime_error(output + ": cannot write");
+  }
+  std::ostream& out = output.empty() ? std::cout : output_file;
+  std::ofstream attention_file;
+  if (!attention_out.empty()) {
+    attention_file.open(attention_out);
+    if (!attention_file) throw std::runtime_error(attention_out + ": cannot write");
+  }
+
+  LineReader reader(fd);
+  std::vector<std::string> lines;
+  std::size_t line_number = 0;
+  auto flush = [&] {
+    std::vector<std::vector<Index>> sources;
+    std::vector<std::size_t> non_empty;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      std::vector<Index> ids = codec.encode_source(lines[i]);
+      if (ids.empty()) continue;  // an empty line translates to an empty line
+      sources.push_back(std::move(ids));
+      non_empty.push_back(i);
+    }
+    std::vector<Translation> translations(lines.size());
+    if (!sources.empty()) {
+      auto done = translate(*loaded.model, sources, codec.target_vocab, *codec.target_tokenizer,
+                            options, static_cast<uword>(flags.batch_size));
+      for (std::size_t k = 0; k < non_empty.size(); ++k)
+        translations[non_empty[k]] = std::move(done[k]);
+    }
+    const std::size_t first = line_number - lines.size();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const Translation& t = translations[i];
+      if (options.nbest > 1) {
+        for (const Hypothesis& h : t.nbest)
+          out << first + i << " ||| " << codec.decode_target(h.tokens) << " ||| " << h.score
+              << "\n";
+      } else {
+        out << t.text << "\n";
+      }
+      if (attention_file.is_open() && !t.nbest.empty())
+        write_attention(attention_file, first + i + 1,
+                        codec.source_tokenizer->encode(lines[i]),
+                        codec.target_vocab.decode(t.nbest.front().tokens), t.nbest.front());
+    }
+    out.flush();
+    lines.clear();
+  };
+  std::string line;
+  while (reader.next(line)) {
+    ++line_number;
+    check_utf8(line, input_name + ":" + std::to_string(line_number));
+    lines.push_back(line);
+    if (lines.size() >= static_cast<std::size_t>(flags.batch_size) || !reader.ready()) flush();
+  }
+  flush();
+  if (fd != STDIN_FILENO) ::close(fd);
+  return 0;
+}
+
+}  // namespace s2s::app

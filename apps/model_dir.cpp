@@ -1,0 +1,68 @@
+#include "model_dir.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "config_schema.hpp"
+#include "s2s/model_factory.hpp"
+#include "s2s/param_io.hpp"
+#include "s2s/version.hpp"
+
+namespace s2s::app {
+
+namespace {
+
+std::string major_minor(const std::string& version) {
+  const auto first = version.find('.');
+  const auto second = version.find('.', first + 1);
+  return version.substr(0, second);
+}
+
+}  // namespace
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void check_checkpoint_version(const Checkpoint& checkpoint, const std::string& path) {
+  if (major_minor(checkpoint.library_version) != major_minor(kVersion))
+    throw std::runtime_error(path + ": written by s2s " + checkpoint.library_version +
+                             ", this is s2s " + kVersion +
+                             " (checkpoints are compatible within a major.minor version)");
+}
+
+LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": no such model directory");
+  const std::string config_path = dir + "/config.ini";
+  if (!fs::exists(config_path))
+    throw std::runtime_error(dir + ": not a model directory (no config.ini)");
+  LoadedModel loaded;
+  loaded.config = parse_config_text(read_text_file(config_path), config_path);
+  if (which != "best" && which != "last")
+    throw std::runtime_error("unknown checkpoint '" + which + "'. Valid options: best, last");
+  loaded.checkpoint_path = dir + "/" + which + ".ckpt";
+  if (which == "best" && !fs::exists(loaded.checkpoint_path))
+    loaded.checkpoint_path = dir + "/last.ckpt";
+  if (!fs::exists(loaded.checkpoint_path))
+    throw std::runtime_error(dir + ": no checkpoint (best.ckpt or last.ckpt)");
+  loaded.codec = load_codec(loaded.config.data, dir);
+  const Checkpoint checkpoint = load_checkpoint(loaded.checkpoint_path);
+  check_checkpoint_version(checkpoint, loaded.checkpoint_path);
+  loaded.model = make_model<float>(loaded.config.model, loaded.codec.source_vocab.size(),
+                                   loaded.codec.target_vocab.size());
+  try {
+    load_parameters(checkpoint, loaded.model->params());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(loaded.checkpoint_path + ": " + e.what());
+  }
+  return loaded;
+}
+
+}  // namespace s2s::app
