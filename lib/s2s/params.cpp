@@ -23,8 +23,11 @@ ParamId ParamLayout::find(const std::string& name) const {
 template <typename Real>
 ParameterStore<Real>::ParameterStore(ParamLayout layout)
     : layout_(std::move(layout)),
-      values_(layout_.total_size(), arma::fill::zeros),
-      grads_(layout_.total_size(), arma::fill::zeros) {
+      value_storage_(layout_.total_size(), Real(0)),
+      grad_storage_(layout_.total_size(), Real(0)),
+      values_(value_storage_.data(), value_storage_.size(), /*copy_aux_mem=*/false,
+              /*strict=*/true),
+      grads_(grad_storage_.data(), grad_storage_.size(), false, true) {
   // The only place offsets turn into memory.
   for (const ParamEntry& e : layout_.entries()) {
     value_views_.push_back(std::make_unique<arma::Mat<Real>>(values_.memptr() + e.offset, e.rows,

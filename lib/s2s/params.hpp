@@ -63,7 +63,10 @@ class ParameterStore {
   arma::Mat<Real>& grad(ParamId id) { return *grad_views_.at(id.index); }
   const arma::Mat<Real>& grad(ParamId id) const { return *grad_views_.at(id.index); }
 
-  // The flat buffers (total_size × 1), same layout.
+  // The flat buffers (total_size × 1), same layout. They are fixed-size views of storage the
+  // store owns: assigning (even moving) a vector of the same size copies into the buffer, so the
+  // per-parameter views never dangle. Never assign one of another size (Armadillo refuses it
+  // only in debug builds).
   arma::Col<Real>& values() { return values_; }
   const arma::Col<Real>& values() const { return values_; }
   arma::Col<Real>& grads() { return grads_; }
@@ -75,7 +78,8 @@ class ParameterStore {
 
  private:
   ParamLayout layout_;
-  arma::Col<Real> values_;
+  std::vector<Real> value_storage_, grad_storage_;
+  arma::Col<Real> values_;  // strict views of the storage
   arma::Col<Real> grads_;
   // unique_ptr: the view objects themselves never move once built.
   std::vector<std::unique_ptr<arma::Mat<Real>>> value_views_;
