@@ -1,0 +1,215 @@
+// End-to-end tests of `s2s train`, `translate` and `evaluate` on a tiny generated task:
+// exact resume after SIGKILL, same seed => same run, and the bad inputs of the train command.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "cli_helpers.hpp"
+#include "file_helpers.hpp"
+#include "s2s/checkpoint.hpp"
+#include "s2s/parallel_data.hpp"
+#include "s2s/synthetic.hpp"
+
+using namespace s2s;
+using namespace s2s::testing;
+
+namespace {
+
+// A tiny reverse task and a config that trains on it for `steps` steps, validating (and so
+// checkpointing) every 10 steps, with dropout on so that the RNG state matters.
+std::string write_task(const TempDir& dir, int steps) {
+  SyntheticConfig c;
+  c.count = 400;
+  c.max_length = 6;
+  c.max_token = 9;
+  write_parallel_tsv(dir.file("train.tsv"), generate_synthetic(c));
+  c.count = 40;
+  c.seed = 2;
+  write_parallel_tsv(dir.file("dev.tsv"), generate_synthetic(c));
+  return dir.write("task.ini",
+                   "[data]\ntrain = " + dir.file("train.tsv") + "\ndev = " + dir.file("dev.tsv") +
+                       "\nsrc_tokenizer = space\ntgt_tokenizer = space\n"
+                       "[model]\ncell = lstm\nattention = luong-general\nembed_size = 8\n"
+                       "hidden_size = 16\ndropout = 0.2\nembed_dropout = 0.1\n"
+                       "[train]\nseed = 7\nepochs = 0\nmax_steps = " + std::to_string(steps) +
+                       "\nbatch_size = 16\nvalid_every = 10\nlog_every = 5\nlr = 0.01\n"
+                       "schedule = noam\nwarmup_steps = 20\nlabel_smoothing = 0.1\n");
+}
+
+// The log without its timing fields, which differ from run to run.
+std::string deterministic_log(const std::string& path) {
+  static const std::regex timing(R"(,"tokens_per_s":[^,}]*|,"elapsed_s":[^,}]*)");
+  return std::regex_replace(read_whole_file(path), timing, "");
+}
+
+void require_same_parameters(const std::string& a, const std::string& b) {
+  const Checkpoint x = load_checkpoint(a), y = load_checkpoint(b);
+  REQUIRE(x.tensors.size() == y.tensors.size());
+  std::size_t compared = 0;
+  for (const auto& [name, tensor] : x.tensors) {
+    INFO(name);
+    REQUIRE(y.tensors.count(name) == 1);
+    CHECK(tensor.data == y.tensors.at(name).data);  // bit for bit
+    ++compared;
+  }
+  CHECK(compared > 10);
+}
+
+bool log_reached_step(const std::string& path, int step) {
+  const std::string log = read_whole_file(path);
+  std::smatch m;
+  std::string::const_iterator from = log.cbegin();
+  int last = -1;
+  static const std::regex re(R"("step":(\d+))");
+  while (std::regex_search(from, log.cend(), m, re)) {
+    last = std::stoi(m[1]);
+    from = m.suffix().first;
+  }
+  return last >= step;
+}
+
+}  // namespace
+
+TEST_CASE("Training killed with SIGKILL and resumed ends with bit-identical parameters",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 300);
+  const std::string straight = dir.file("straight"), killed = dir.file("killed");
+  CliResult a = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", straight});
+  INFO(a.err);
+  REQUIRE(a.exit_code == 0);
+
+  // Start the same run, and kill it once it has gone some way past a checkpoint.
+  std::vector<std::string> args = {cli_binary(), "train", "--config", config, "--quiet",
+                                   "--train.output_dir", killed};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!log_reached_step(killed + "/train_log.jsonl", 125) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));  // else it finished first: the test proves nothing
+  REQUIRE_FALSE(log_reached_step(killed + "/train_log.jsonl", 300));
+
+  CliResult resumed = run_cli({"train", "--resume", killed, "--quiet"});
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  require_same_parameters(straight + "/last.ckpt", killed + "/last.ckpt");
+  CHECK(deterministic_log(straight + "/train_log.jsonl") ==
+        deterministic_log(killed + "/train_log.jsonl"));
+}
+
+TEST_CASE("The same config and seed give the same log and parameters", "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 40);
+  for (const char* run : {"one", "two"}) {
+    CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir",
+                           dir.file(run)});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  require_same_parameters(dir.file("one") + "/last.ckpt", dir.file("two") + "/last.ckpt");
+  const std::string log = deterministic_log(dir.file("one") + "/train_log.jsonl");
+  CHECK(log.find("\"dev_loss\"") != std::string::npos);
+  CHECK(log == deterministic_log(dir.file("two") + "/train_log.jsonl"));
+
+  // A different seed gives a different run (so the comparison above can fail).
+  CliResult other = run_cli({"train", "--config", config, "--quiet", "--train.output_dir",
+                             dir.file("three"), "--train.seed", "8"});
+  REQUIRE(other.exit_code == 0);
+  CHECK(deterministic_log(dir.file("three") + "/train_log.jsonl") != log);
+}
+
+TEST_CASE("A trained model translates stdin and evaluates a reference file", "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 30);
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  CliResult t = run_cli({"translate", "--model", model}, "1 2 3\n\n4 5\n");
+  INFO(t.err);
+  REQUIRE(t.exit_code == 0);
+  CHECK(std::count(t.out.begin(), t.out.end(), '\n') == 3);  // one output line per input line
+
+  CliResult beam = run_cli({"translate", "--model", model, "--beam", "3", "--nbest", "2"},
+                           "1 2 3\n");
+  REQUIRE(beam.exit_code == 0);
+  CHECK(beam.out.find("0 ||| ") == 0);
+
+  CliResult e = run_cli({"evaluate", "--model", model, "--src", dir.file("dev.tsv"), "--json"});
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(e.out.find("\"wer\"") != std::string::npos);
+  CHECK(e.out.find("\"segments\": 40") != std::string::npos);
+
+  const std::string attention = dir.file("attn.jsonl");
+  REQUIRE(run_cli({"translate", "--model", model, "--attention-out", attention}, "1 2 3\n")
+              .exit_code == 0);
+  const std::string json = read_whole_file(attention);
+  CHECK(json.find("\"source\": [\"1\", \"2\", \"3\"]") != std::string::npos);
+  CHECK(json.find("\"weights\": [[") != std::string::npos);
+}
+
+TEST_CASE("Bad input to train, translate and evaluate gets one line and a non-zero exit",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  const std::string model = dir.file("model");
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"train"}, "--config FILE or --resume DIR is required"},
+      {{"train", "--config", dir.file("absent.ini")}, "absent.ini: cannot open config file"},
+      {{"train", "--config", config, "--model.colour", "red"}, "model.colour"},
+      {{"train", "--config", config, "--model.cell", "transistor"},
+       "Valid options: gru, lstm"},
+      {{"train", "--config", config, "--model.attention", "psychic"},
+       "Valid options: none, dot, bahdanau"},
+      {{"train", "--config", config, "--train.lr", "fast"}, "train.lr"},
+      {{"train", "--config", config, "--data.dev", "", "--train.patience", "3"},
+       "train.patience needs a dev set"},
+      {{"train", "--config", config, "--data.train", dir.file("nope.tsv")}, "nope.tsv"},
+      {{"train", "--resume", dir.file("nothing")}, "nothing to resume"},
+      {{"translate"}, "--model DIR is required"},
+      {{"translate", "--model", dir.file("nothing")}, "no such model directory"},
+      {{"evaluate", "--model", dir.file("nothing"), "--src", config}, "no such model directory"},
+  };
+  for (const Case& c : cases) {
+    CliResult r = run_cli(c.args);
+    INFO("s2s " << c.args.front() << " ... -> " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err_is_one_line());
+    CHECK(r.err.find(c.expected) != std::string::npos);
+  }
+
+  // A model directory must not be overwritten by accident, nor be read when damaged.
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  CliResult again = run_cli({"train", "--config", config, "--train.output_dir", model});
+  CHECK(again.exit_code != 0);
+  CHECK(again.err.find("already holds a trained model") != std::string::npos);
+  for (const char* name : {"/best.ckpt", "/last.ckpt"}) {
+    const std::string bytes = read_whole_file(model + name);
+    std::ofstream(model + name, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  CliResult damaged = run_cli({"translate", "--model", model}, "1 2\n");
+  CHECK(damaged.exit_code != 0);
+  CHECK(damaged.err_is_one_line());
+  CHECK(damaged.err.find("truncated checkpoint") != std::string::npos);
+  CliResult bad_utf8 = run_cli({"translate", "--model", dir.file("nothing")}, "\xff\n");
+  CHECK(bad_utf8.exit_code != 0);
+}
