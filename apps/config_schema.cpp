@@ -136,8 +136,10 @@ std::string ConfigSchema::markdown() const {
       out += "\n## [" + sec + "]\n\n| key | default | meaning |\n| --- | --- | --- |\n";
       section = sec;
     }
+    std::string help;
+    for (char c : key.help) help += c == '|' ? std::string("\\|") : std::string(1, c);
     out += "| `" + key.name + "` | `" + (key.default_value.empty() ? "\"\"" : key.default_value) +
-           "` | " + key.help + " |\n";
+           "` | " + help + " |\n";
   }
   return out;
 }

@@ -213,3 +213,10 @@ TEST_CASE("Bad input to train, translate and evaluate gets one line and a non-ze
   CliResult bad_utf8 = run_cli({"translate", "--model", dir.file("nothing")}, "\xff\n");
   CHECK(bad_utf8.exit_code != 0);
 }
+
+TEST_CASE("docs/config.md is what `s2s config-doc` prints", "[cli][docs]") {
+  CliResult r = run_cli({"config-doc"});
+  REQUIRE(r.exit_code == 0);
+  INFO("regenerate with: build/bin/s2s config-doc > docs/config.md");
+  CHECK(r.out == read_whole_file(S2S_SOURCE_DIR "/docs/config.md"));
+}
