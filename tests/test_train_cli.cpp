@@ -220,3 +220,30 @@ TEST_CASE("docs/config.md is what `s2s config-doc` prints", "[cli][docs]") {
   INFO("regenerate with: build/bin/s2s config-doc > docs/config.md");
   CHECK(r.out == read_whole_file(S2S_SOURCE_DIR "/docs/config.md"));
 }
+
+TEST_CASE("Every cell x attention x encoder direction trains from a config", "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 40);
+  auto first_and_last_loss = [](const std::string& log) {
+    static const std::regex re(R"("train_loss":([0-9.eE+-]+))");
+    std::vector<double> losses;
+    for (std::sregex_iterator it(log.begin(), log.end(), re), end; it != end; ++it)
+      losses.push_back(std::stod((*it)[1]));
+    return std::make_pair(losses.front(), losses.back());
+  };
+  for (const char* cell : {"gru", "lstm"})
+    for (const char* attention : {"none", "dot", "bahdanau", "luong-dot", "luong-general",
+                                  "luong-concat", "luong-local-m", "luong-local-p"})
+      for (const char* bi : {"false", "true"}) {
+        const std::string out = dir.file(std::string(cell) + attention + bi);
+        CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", out,
+                               "--model.cell", cell, "--model.attention", attention,
+                               "--model.bidirectional", bi, "--model.bridge", "tanh",
+                               "--data.dev", "", "--train.schedule", "constant",
+                               "--train.lr", "0.01"});
+        INFO(cell << " " << attention << " bi=" << bi << ": " << r.err);
+        REQUIRE(r.exit_code == 0);
+        const auto [first, last] = first_and_last_loss(read_whole_file(out + "/train_log.jsonl"));
+        CHECK(last < first);
+      }
+}
