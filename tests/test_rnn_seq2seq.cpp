@@ -5,6 +5,10 @@
 #include "gradcheck.hpp"
 #include "s2s/decoding.hpp"
 #include "s2s/model_factory.hpp"
+#include "s2s/param_io.hpp"
+
+#include <unistd.h>
+#include <cstdio>
 #include "s2s/rnn_seq2seq.hpp"
 
 using namespace s2s;
@@ -157,4 +161,33 @@ TEST_CASE("The model factory lists the valid model types", "[rnn_seq2seq]") {
   c.type = "lstm2000";
   CHECK_THROWS_WITH(make_model<float>(c, 5, 5),
                     Catch::Contains("Valid options: rnn, transformer"));
+}
+
+TEST_CASE("Parameters saved to a checkpoint and loaded into a new model give the same outputs",
+          "[rnn_seq2seq][checkpoint]") {
+  ModelConfig c = tiny_config("lstm", "luong-local-p", true);
+  RnnSeq2Seq<float> a(c, 7, 7), b(c, 7, 7);
+  Rng rng(9);
+  a.init(rng);
+  Checkpoint checkpoint;
+  save_parameters(a.params(), checkpoint);
+  const std::string path = "/tmp/s2s_test_rnn_params_" + std::to_string(::getpid());
+  save_checkpoint(path, checkpoint);
+  load_parameters(load_checkpoint(path), b.params());
+  std::remove(path.c_str());
+  const Batch batch = tiny_batch();
+  DecodeOptions options;
+  options.beam_size = 3;
+  const auto ha = beam_search(a, batch.source_ids, batch.source_lengths, batch.source_steps, options);
+  const auto hb = beam_search(b, batch.source_ids, batch.source_lengths, batch.source_steps, options);
+  for (uword i = 0; i < batch.size; ++i) {
+    CHECK(ha[i][0].tokens == hb[i][0].tokens);
+    CHECK(ha[i][0].log_prob == hb[i][0].log_prob);
+  }
+  // A model of another shape is refused with the parameter's name.
+  ModelConfig other = c;
+  other.hidden_size = 6;
+  RnnSeq2Seq<float> wrong(other, 7, 7);
+  CHECK_THROWS_WITH(load_parameters(checkpoint, wrong.params()),
+                    Catch::Contains("encoder.embedding.weight") || Catch::Contains("in the model"));
 }

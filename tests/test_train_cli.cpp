@@ -247,3 +247,50 @@ TEST_CASE("Every cell x attention x encoder direction trains from a config", "[t
         CHECK(last < first);
       }
 }
+
+TEST_CASE("Bad training data and foreign model directories are refused with one line",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  const std::string src = dir.write("src.txt", "a b\nc d\ne\n");
+  const std::string tgt = dir.write("tgt.txt", "b a\nd c\n");
+  const std::string bad = dir.write("bad.tsv", "a b\tb a\nc \xC3\x28\td c\n");
+  const std::string empty = dir.write("empty.tsv", "");
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"--data.train", src, "--data.train_tgt", tgt}, "tgt.txt has 2"},
+      {{"--data.train", bad}, "bad.tsv:2: invalid UTF-8"},
+      {{"--data.train", empty}, "empty.tsv"},
+      {{"--data.train", src}, "src.txt:1: no tab"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"train", "--config", config, "--quiet", "--data.dev", "",
+                                     "--train.output_dir", dir.file("m")};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    CliResult r = run_cli(args);
+    INFO(c.expected << " <- " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err_is_one_line());
+    CHECK(r.err.find(c.expected) != std::string::npos);
+  }
+
+  // A model directory whose checkpoint comes from another s2s version.
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  for (const char* name : {"/best.ckpt", "/last.ckpt"}) {
+    Checkpoint c = load_checkpoint(model + name);
+    c.library_version = "9.3.0";
+    save_checkpoint(model + name, c);
+  }
+  CliResult r = run_cli({"translate", "--model", model}, "1 2\n");
+  CHECK(r.exit_code != 0);
+  CHECK(r.err_is_one_line());
+  CHECK(r.err.find("written by s2s 9.3.0") != std::string::npos);
+  CliResult resume = run_cli({"train", "--resume", model});
+  CHECK(resume.exit_code != 0);
+  CHECK(resume.err.find("written by s2s 9.3.0") != std::string::npos);
+}

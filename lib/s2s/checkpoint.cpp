@@ -117,7 +117,7 @@ void write_file_atomically(const std::string& path, const std::string& contents)
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
   Checkpoint stamped = checkpoint;
-  stamped.library_version = kVersion;
+  if (stamped.library_version.empty()) stamped.library_version = kVersion;
   std::ostringstream payload_stream;
   {
     boost::archive::binary_oarchive archive(payload_stream);

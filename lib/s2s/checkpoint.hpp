@@ -31,7 +31,7 @@ struct TensorRecord {
 };
 
 struct Checkpoint {
-  std::string library_version;
+  std::string library_version;  // stamped with this s2s's version on save when empty
   std::map<std::string, TensorRecord> tensors;
   std::map<std::string, std::string> texts;
   std::map<std::string, double> scalars;
