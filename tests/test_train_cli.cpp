@@ -294,3 +294,29 @@ TEST_CASE("Bad training data and foreign model directories are refused with one 
   CHECK(resume.exit_code != 0);
   CHECK(resume.err.find("written by s2s 9.3.0") != std::string::npos);
 }
+
+TEST_CASE("Scheduled sampling is deterministic and changes training; early stopping stops",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 40);
+  for (const char* run : {"s1", "s2"})
+    REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", dir.file(run),
+                     "--train.sampling_ratio", "0.5"})
+                .exit_code == 0);
+  require_same_parameters(dir.file("s1") + "/last.ckpt", dir.file("s2") + "/last.ckpt");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", dir.file("tf")})
+              .exit_code == 0);
+  CHECK(deterministic_log(dir.file("s1") + "/train_log.jsonl") !=
+        deterministic_log(dir.file("tf") + "/train_log.jsonl"));
+
+  // A learning rate too small to improve the dev loss: patience 2 stops after 3 validations.
+  CliResult r = run_cli({"train", "--config", config, "--train.output_dir", dir.file("es"),
+                         "--train.max_steps", "1000", "--train.lr", "1e-12",
+                         "--train.schedule", "constant", "--train.patience", "2",
+                         "--train.early_stopping_metric", "loss"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("(early stop)") != std::string::npos);
+  CHECK(log_reached_step(dir.file("es") + "/train_log.jsonl", 30));
+  CHECK_FALSE(log_reached_step(dir.file("es") + "/train_log.jsonl", 31));
+}
