@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "s2s/rnn_seq2seq.hpp"
+#include "s2s/transformer_seq2seq.hpp"
 
 namespace s2s {
 
@@ -12,7 +13,8 @@ std::unique_ptr<Seq2SeqModel<Real>> make_model(const ModelConfig& config, uword 
   if (config.type == "rnn")
     return std::make_unique<RnnSeq2Seq<Real>>(config, source_vocab_size, target_vocab_size);
   if (config.type == "transformer")
-    throw std::invalid_argument("model.type=transformer is not implemented yet (issue 5)");
+    return std::make_unique<TransformerSeq2Seq<Real>>(config, source_vocab_size,
+                                                      target_vocab_size);
   throw std::invalid_argument("Unknown model type: " + config.type +
                               ". Valid options: rnn, transformer");
 }
