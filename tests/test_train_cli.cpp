@@ -320,3 +320,17 @@ TEST_CASE("Scheduled sampling is deterministic and changes training; early stopp
   CHECK(log_reached_step(dir.file("es") + "/train_log.jsonl", 30));
   CHECK_FALSE(log_reached_step(dir.file("es") + "/train_log.jsonl", 31));
 }
+
+TEST_CASE("Training that stops before its first validation still validates and keeps a best "
+          "checkpoint", "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 7);  // validation is every 10 steps
+  CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir",
+                         dir.file("m"), "--data.test", dir.file("dev.tsv")});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(read_whole_file(dir.file("m") + "/train_log.jsonl").find("\"dev_loss\"") !=
+        std::string::npos);
+  CHECK(read_whole_file(dir.file("m") + "/test_metrics.json").find("\"wer\"") !=
+        std::string::npos);
+}

@@ -98,6 +98,7 @@ void Trainer::resume(const Checkpoint& c) {
   best_ = c.scalar("best");
   has_best_ = c.scalar("has_best") != 0;
   bad_validations_ = static_cast<int>(c.scalar("bad_validations"));
+  last_validated_step_ = static_cast<long>(c.scalar("last_validated_step"));
   elapsed_before_ = c.scalar("elapsed");
   interval_loss_ = c.scalar("interval_loss");
   interval_steps_ = static_cast<long>(c.scalar("interval_steps"));
@@ -125,6 +126,7 @@ Checkpoint Trainer::make_checkpoint(bool full) const {
   c.scalars["best"] = best_;
   c.scalars["has_best"] = has_best_;
   c.scalars["bad_validations"] = bad_validations_;
+  c.scalars["last_validated_step"] = static_cast<double>(last_validated_step_);
   c.scalars["elapsed"] = elapsed();
   c.scalars["interval_loss"] = interval_loss_;
   c.scalars["interval_steps"] = static_cast<double>(interval_steps_);
@@ -245,6 +247,7 @@ TrainSummary Trainer::run() {
   const std::string metric = t.early_stopping_metric;
 
   auto run_validation = [&](double train_loss, double tokens_per_s) {
+    last_validated_step_ = step_;
     const Validation v = validate();
     const double value = metric == "loss" ? v.loss : metric_value(v.metrics, metric);
     const double key = metric_higher_is_better(metric) ? -value : value;  // lower is better
@@ -304,6 +307,9 @@ TrainSummary Trainer::run() {
       run_validation(last_loss, last_rate);
   }
   if (context_.out != nullptr && context_.interactive) *context_.out << "\n";
+  // The final parameters are always validated, so best.ckpt exists even when training stopped
+  // before the first scheduled validation.
+  if (dev_ != nullptr && step_ != last_validated_step_) run_validation(last_loss, last_rate);
   save("last.ckpt", true);
   if (dev_ == nullptr) save("best.ckpt", false);
 

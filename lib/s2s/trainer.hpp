@@ -92,6 +92,7 @@ class Trainer {
   double best_ = 0.0;
   bool has_best_ = false;
   int bad_validations_ = 0;
+  long last_validated_step_ = -1;
   // Train loss since the last log line (checkpointed, so a resumed log matches).
   double interval_loss_ = 0.0;
   long interval_steps_ = 0;
