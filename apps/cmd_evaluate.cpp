@@ -48,6 +48,7 @@ int run_evaluate(const Args& args) {
     if (!out) throw std::runtime_error(output + ": cannot write");
     for (const auto& h : hyps) out << h << "\n";
   }
+  if (!json) std::cout << "model " << loaded.model->describe() << "\n";
   print_metrics(std::cout, score_all(hyps, data.references), json);
   return 0;
 }
