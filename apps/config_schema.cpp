@@ -74,7 +74,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("model.transformer_layers", &m.transformer_layers, "Transformer: encoder layers and decoder layers (each)");
   add("model.norm", &m.norm, "Transformer: layer norm placement: pre | post");
   add("model.activation", &m.activation, "Transformer: feed-forward activation: relu | gelu");
-  add("model.positions", &m.positions, "Transformer: positional encodings: sinusoidal | learned");
+  add("model.positions", &m.positions, "Transformer: positions: sinusoidal | learned (absolute, added to the embeddings) | alibi (linear distance penalty on self-attention scores, Press et al. 2022) | t5 (learned bucketed relative bias on self-attention scores, Raffel et al. 2020)");
   add("model.attention_dropout", &m.attention_dropout, "Transformer: dropout on attention weights");
   add("model.share_embeddings", &m.share_embeddings, "Transformer: share source, target and output embeddings (joint vocabulary)");
 

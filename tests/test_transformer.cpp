@@ -7,11 +7,13 @@
 #include <string>
 
 #include "gradcheck.hpp"
+#include "s2s/config.hpp"
 #include "s2s/decoding.hpp"
 #include "s2s/feed_forward.hpp"
 #include "s2s/model_factory.hpp"
 #include "s2s/multi_head_attention.hpp"
 #include "s2s/positional_encoding.hpp"
+#include "s2s/relative_position_bias.hpp"
 #include "s2s/transformer_layers.hpp"
 #include "s2s/transformer_seq2seq.hpp"
 
@@ -173,15 +175,18 @@ TEST_CASE("Multi-head attention masks: padding and causal weights are exactly 0,
 
 namespace {
 
-// L = Σ R ⊙ y for self- or cross-attention, every parameter and input, dropout on the weights.
-void check_mha_gradients(bool self, bool causal, double dropout) {
+// L = Σ R ⊙ y for self- or cross-attention, every parameter and input, dropout on the weights,
+// optionally a relative position bias (self-attention; bidirectional unless causal).
+void check_mha_gradients(bool self, bool causal, double dropout,
+                         RelativeBiasKind bias = RelativeBiasKind::kNone) {
   const uword D = 4, H = 2, B = 3, T = 4, S = self ? T : 5;
   const std::vector<uword> query_lengths{4, 2, 3};
   const std::vector<uword> key_lengths = self ? query_lengths : std::vector<uword>{5, 3, 1};
   ParamLayout layout;
-  MultiHeadAttention<double> mha(layout, "attn", D, H, dropout);
+  MultiHeadAttention<double> mha(layout, "attn", D, H, dropout, bias, !causal);
   ParameterStore<double> store(std::move(layout));
   randomise(store, 7);
+  CHECK(store.layout().contains("attn.relative_bias.weight") == (bias == RelativeBiasKind::kT5));
   arma::mat x = random_matrix(D, T * B, 11);
   arma::mat m = random_matrix(D, S * B, 12);
   const arma::mat R = random_matrix(D, T * B, 13);
@@ -220,12 +225,97 @@ TEST_CASE("Multi-head attention gradients match finite differences", "[transform
   SECTION("cross-attention, padded memory, attention dropout") {
     check_mha_gradients(false, false, 0.3);
   }
+  SECTION("ALiBi, symmetric (padding mask)") {
+    check_mha_gradients(true, false, 0.0, RelativeBiasKind::kAlibi);
+  }
+  SECTION("ALiBi, causal, attention dropout") {
+    check_mha_gradients(true, true, 0.3, RelativeBiasKind::kAlibi);
+  }
+  SECTION("T5 buckets, bidirectional (padding mask)") {
+    check_mha_gradients(true, false, 0.0, RelativeBiasKind::kT5);
+  }
+  SECTION("T5 buckets, causal") { check_mha_gradients(true, true, 0.0, RelativeBiasKind::kT5); }
+}
+
+TEST_CASE("Relative position biases: ALiBi slopes and T5 buckets in closed form",
+          "[transformer]") {
+  ParamLayout layout;
+  RelativePositionBias<double> alibi(layout, "alibi", RelativeBiasKind::kAlibi, 8, 16, true);
+  CHECK(layout.entries().empty());
+  RelativePositionBias<double> bi(layout, "bi", RelativeBiasKind::kT5, 2, 16, true);
+  RelativePositionBias<double> causal(layout, "causal", RelativeBiasKind::kT5, 2, 16, false);
+  ParameterStore<double> store(std::move(layout));
+  for (uword h = 0; h < 8; ++h) CHECK(alibi.slope(h) == std::pow(0.5, h + 1.0));  // 1/2 … 1/256
+  CHECK(alibi.value(store, 1, -3) == -0.75);
+  CHECK(alibi.value(store, 1, 3) == -0.75);
+  // Hugging Face T5 _relative_position_bucket(j − t, bidirectional, 32, 128)
+  CHECK(bi.bucket(0) == 0);
+  CHECK(bi.bucket(-7) == 7);
+  CHECK(bi.bucket(-8) == 8);
+  CHECK(bi.bucket(-20) == 10);   // 8 + ⌊ln(20/8) / ln(16) · 8⌋
+  CHECK(bi.bucket(-30) == 11);
+  CHECK(bi.bucket(3) == 19);     // keys to the right: the second 16
+  CHECK(bi.bucket(-100000) == 15);
+  CHECK(bi.bucket(100000) == 31);
+  CHECK(causal.bucket(5) == 0);  // (never scored under the causal mask)
+  CHECK(causal.bucket(-15) == 15);
+  CHECK(causal.bucket(-20) == 17);  // 16 + ⌊ln(20/16) / ln(8) · 16⌋
+  CHECK(causal.bucket(-127) == 31);
+  CHECK(causal.bucket(-1000) == 31);
+  CHECK_THROWS_AS(RelativePositionBias<double>(layout, "x", RelativeBiasKind::kNone, 2, 4, true),
+                  std::invalid_argument);
+}
+
+TEST_CASE("With zero query/key weights the attention weights are the softmax of the bias alone",
+          "[transformer]") {
+  // D = 4, H = 2, one sequence of 4 real positions in 5 steps; W_q = W_k = 0 so E = bias.
+  const uword D = 4, H = 2, T = 5;
+  const std::vector<uword> lengths{4};
+  for (RelativeBiasKind kind : {RelativeBiasKind::kAlibi, RelativeBiasKind::kT5})
+    for (bool causal : {false, true}) {
+      INFO((kind == RelativeBiasKind::kAlibi ? "alibi" : "t5") << (causal ? " causal" : ""));
+      ParamLayout layout;
+      MultiHeadAttention<double> mha(layout, "attn", D, H, 0.0, kind, !causal);
+      ParameterStore<double> store(std::move(layout));
+      randomise(store, 3);
+      store.value(store.layout().find("attn.q_proj.weight")).zeros();
+      store.value(store.layout().find("attn.k_proj.weight")).zeros();
+      store.value(store.layout().find("attn.q_proj.bias")).zeros();
+      const arma::mat x = random_matrix(D, T, 4);
+      MhaMemory<double> memory;
+      MhaCache<double> cache;
+      arma::mat y;
+      Rng rng(1);
+      mha.project_memory(store, x, lengths, T, memory);
+      mha.forward(store, x, lengths, memory, causal, false, rng, cache, y);
+      ParamLayout unused;  // only for the bucket function
+      RelativePositionBias<double> buckets(unused, "b", RelativeBiasKind::kT5, H, D, !causal);
+      auto bias = [&](uword h, long r) {  // m_h = 2^(−8(h+1)/H): 1/16, 1/256
+        if (kind == RelativeBiasKind::kAlibi) return -std::pow(2.0, -4.0 * (h + 1.0)) * std::abs(r);
+        return store.value(store.layout().find("attn.relative_bias.weight"))(buckets.bucket(r), h);
+      };
+      for (uword h = 0; h < H; ++h)
+        for (uword t = 0; t < lengths[0]; ++t) {
+          const uword end = causal ? t + 1 : lengths[0];
+          arma::vec expected(T, arma::fill::zeros);
+          for (uword j = 0; j < end; ++j)
+            expected(j) = std::exp(bias(h, static_cast<long>(j) - static_cast<long>(t)));
+          expected /= arma::accu(expected);
+          const arma::vec got = cache.weights.col(h * T + t);
+          CHECK(arma::approx_equal(got, expected, "absdiff", 1e-14));
+          for (uword j = end; j < T; ++j) CHECK(got(j) == 0.0);
+        }
+      for (uword h = 0; h < H; ++h) CHECK(arma::all(cache.weights.col(h * T + 4) == 0.0));
+    }
 }
 
 TEST_CASE("Incremental attention steps equal the causal full recompute", "[transformer]") {
   const uword D = 6, H = 2, B = 2, T = 5;
+  const RelativeBiasKind kind = GENERATE(RelativeBiasKind::kNone, RelativeBiasKind::kAlibi,
+                                         RelativeBiasKind::kT5);
+  INFO("relative bias kind " << static_cast<int>(kind));
   ParamLayout layout;
-  MultiHeadAttention<double> mha(layout, "attn", D, H, 0.0);
+  MultiHeadAttention<double> mha(layout, "attn", D, H, 0.0, kind, false);
   ParameterStore<double> store(std::move(layout));
   randomise(store, 8);
   const arma::mat x = random_matrix(D, T * B, 9);
@@ -455,6 +545,50 @@ TEST_CASE("Transformer gradients with shared embeddings, learned positions, one 
   check_model_gradients(t, 7, 9);
 }
 
+TEST_CASE("Transformer gradients with relative positions (ALiBi, T5 buckets)",
+          "[transformer][gradcheck]") {
+  for (const std::string positions : {"alibi", "t5"}) {
+    INFO("positions " << positions);
+    ModelConfig c = tiny_config(positions == "alibi" ? "pre" : "post");
+    c.positions = positions;
+    c.dropout = 0.1;
+    c.attention_dropout = 0.1;
+    TransformerSeq2Seq<double> model(c, 7, 8);
+    const ParamLayout& layout = model.params().layout();
+    CHECK_FALSE(layout.contains("encoder.positions.weight"));
+    CHECK(layout.contains("encoder.layer1.self_attn.relative_bias.weight") == (positions == "t5"));
+    CHECK(layout.contains("decoder.layer0.self_attn.relative_bias.weight") == (positions == "t5"));
+    CHECK_FALSE(layout.contains("decoder.layer0.cross_attn.relative_bias.weight"));
+    check_model_gradients(c, 7, 8, 1.0);
+  }
+}
+
+TEST_CASE("ALiBi cannot tell a source from its reversal; T5 buckets can", "[transformer]") {
+  // A symmetric bias makes the encoder equivariant under j → S_b − 1 − j, and cross-attention
+  // (no position bias) is invariant to the order of the memory: every target log-prob is the
+  // same for a source and its reversal. Reversing a sequence without a source </s> is therefore
+  // impossible with ALiBi alone; the direction-aware T5 buckets break the symmetry.
+  for (const std::string positions : {"alibi", "t5"}) {
+    INFO("positions " << positions);
+    ModelConfig c = tiny_config("pre");
+    c.positions = positions;
+    TransformerSeq2Seq<double> model(c, 7, 8);
+    Rng rng(5);
+    model.init(rng);
+    Batch batch = tiny_batch();
+    arma::mat forward, reversed;
+    model.forced_log_probs(batch, forward);
+    const uword B = batch.size;
+    const std::vector<Index> src = batch.source_ids;
+    for (uword b = 0; b < B; ++b)
+      for (uword j = 0; j < batch.source_lengths[b]; ++j)
+        batch.source_ids[j * B + b] = src[(batch.source_lengths[b] - 1 - j) * B + b];
+    model.forced_log_probs(batch, reversed);
+    const bool same = arma::approx_equal(forward, reversed, "absdiff", 1e-12);
+    CHECK(same == (positions == "alibi"));
+  }
+}
+
 TEST_CASE("Transformer configuration errors are explicit", "[transformer]") {
   ModelConfig c = tiny_config("pre");
   c.share_embeddings = true;
@@ -473,6 +607,20 @@ TEST_CASE("Transformer configuration errors are explicit", "[transformer]") {
   sampling.sampling_ratio = 0.5;
   CHECK_THROWS_WITH(model->forward_backward(tiny_batch(), sampling, true, true, rng),
                     Catch::Contains("scheduled sampling"));
+  c.positions = "rope";
+  CHECK_THROWS_WITH(make_model<float>(c, 7, 9),
+                    Catch::Contains("Valid options: sinusoidal, learned, alibi, t5"));
+  ParamLayout layout;
+  CHECK_THROWS_WITH(PositionalEncoding<float>(layout, "pos", PositionKind::kAlibi, 4, 8),
+                    Catch::Contains("attention biases"));
+  RunConfig run;
+  run.model.positions = "t5";
+  run.model.type = "rnn";
+  CHECK_THROWS_WITH(validate(run), Catch::Contains("model.positions=t5") &&
+                                       Catch::Contains("model.type=transformer"));
+  run.model.type = "transformer";
+  run.model.positions = "alibi";
+  CHECK_NOTHROW(validate(run));
 }
 
 TEST_CASE("Transformer decoder is causal: a later target token changes no earlier log-prob",
@@ -497,11 +645,13 @@ TEST_CASE("Transformer decoder is causal: a later target token changes no earlie
 
 TEST_CASE("Incremental decoding equals the full recompute, also after reorder",
           "[transformer][decoding]") {
-  for (const std::string norm : {"pre", "post"}) {
-    INFO("norm " << norm);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"pre", "sinusoidal"}, {"post", "learned"}, {"pre", "alibi"}, {"post", "t5"}};
+  for (const auto& [norm, positions] : cases) {
+    INFO("norm " << norm << " positions " << positions);
     ModelConfig c = tiny_config(norm);
     c.d_model = 8;
-    c.positions = norm == "pre" ? "sinusoidal" : "learned";
+    c.positions = positions;
     TransformerSeq2Seq<double> model(c, 7, 8);
     Rng rng(4);
     model.init(rng);

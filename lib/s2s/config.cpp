@@ -42,7 +42,10 @@ void validate(const RunConfig& c) {
   check_choice("model.bridge", m.bridge, {"zero", "copy", "tanh"});
   check_choice("model.norm", m.norm, {"pre", "post"});
   check_choice("model.activation", m.activation, {"relu", "gelu"});
-  check_choice("model.positions", m.positions, {"sinusoidal", "learned"});
+  check_choice("model.positions", m.positions, {"sinusoidal", "learned", "alibi", "t5"});
+  check(m.type == "transformer" || m.positions == "sinusoidal" || m.positions == "learned",
+        "model.positions=" + m.positions + " is a Transformer attention bias; model.type=" +
+            m.type + " has no positions to replace (use model.type=transformer)");
   check(m.embed_size > 0 && m.hidden_size > 0, "model.embed_size and model.hidden_size must be > 0");
   check(m.encoder_layers >= 1 && m.decoder_layers >= 1,
         "model.encoder_layers and model.decoder_layers must be >= 1");

@@ -53,7 +53,7 @@ struct ModelConfig {
   int transformer_layers = 3;           // encoder and decoder layers each
   std::string norm = "pre";             // pre | post
   std::string activation = "relu";      // relu | gelu
-  std::string positions = "sinusoidal"; // sinusoidal | learned
+  std::string positions = "sinusoidal"; // sinusoidal | learned | alibi | t5
   double attention_dropout = 0.1;
   bool share_embeddings = false;        // source, target and output embeddings (shared vocab)
 };

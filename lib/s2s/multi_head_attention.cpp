@@ -69,7 +69,8 @@ void copy_blocks(const Mat<Real>& src, uword src_rows, uword steps_src, Mat<Real
 
 template <typename Real>
 MultiHeadAttention<Real>::MultiHeadAttention(ParamLayout& layout, const std::string& name,
-                                             uword d_model, uword heads, double attention_dropout)
+                                             uword d_model, uword heads, double attention_dropout,
+                                             RelativeBiasKind position_bias, bool bidirectional)
     : d_model_(d_model),
       heads_(heads),
       head_size_(heads == 0 ? 0 : d_model / heads),
@@ -82,6 +83,9 @@ MultiHeadAttention<Real>::MultiHeadAttention(ParamLayout& layout, const std::str
   if (heads == 0 || d_model == 0 || d_model % heads != 0)
     throw std::invalid_argument(name + ": d_model " + std::to_string(d_model) +
                                 " must be a positive multiple of heads " + std::to_string(heads));
+  if (position_bias != RelativeBiasKind::kNone)
+    position_bias_.emplace(layout, name + ".relative_bias", position_bias, heads, d_model,
+                           bidirectional);
 }
 
 template <typename Real>
@@ -95,6 +99,7 @@ void MultiHeadAttention<Real>::init(ParameterStore<Real>& params, Rng& rng) cons
   const double out_bound = std::sqrt(6.0 / (2.0 * d));  // xavier over (D × D)
   rng.fill_uniform(params.value(out_proj_.weight_id()), -out_bound, out_bound);
   params.value(out_proj_.bias_id()).zeros();
+  if (position_bias_) position_bias_->init(params, rng);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,6 +201,10 @@ void MultiHeadAttention<Real>::forward(const ParameterStore<Real>& params, const
     const Mat<Real> Q = columns(cache.queries, block * T, T);    // (d_h × T)
     Mat<Real> E = columns(cache.weights, block * T, T);          // (S × T)
     E = K.t() * Q;
+    if (!position_bias_) continue;
+    const uword h = block / B;
+    for (uword t = 0; t < T; ++t)
+      position_bias_->add(params, h, t, cache.window_end[block * T + t], E.colptr(t));
   }
   attention_core::softmax_windows(cache.weights, cache.window_begin, cache.window_end);
   if (dropout_.active(training)) {
@@ -261,6 +270,11 @@ void MultiHeadAttention<Real>::backward(ParameterStore<Real>& params, const Mat<
   Mat<Real> d_scores;  // ∂E (S × T·H·B)
   attention_core::softmax_windows_backward(cache.weights, *d_weights, cache.window_begin,
                                            cache.window_end, d_scores);
+  if (position_bias_)
+    for (uword block = 0; block < H * B; ++block)
+      for (uword t = 0; t < T; ++t)
+        position_bias_->backward(params, block / B, t, cache.window_end[block * T + t],
+                                 d_scores.colptr(block * T + t));
 
   Mat<Real> d_queries(dh, T * H * B);  // ∂(Q/√d_h)
   for (uword block = 0; block < H * B; ++block) {
@@ -345,6 +359,13 @@ void MultiHeadAttention<Real>::step(const ParameterStore<Real>& params, const Ma
   buffers.weights.set_size(memory.steps, H * N);
   attention_core::dot_scores(memory.keys, buffers.query_heads, buffers.window_begin,
                              buffers.window_end, Real(1), buffers.weights);
+  if (position_bias_)
+    for (uword h = 0; h < H; ++h)
+      for (uword n = 0; n < N; ++n) {
+        const uword keys = memory.lengths[n];
+        if (keys > 0)
+          position_bias_->add(params, h, keys - 1, keys, buffers.weights.colptr(h * N + n));
+      }
   attention_core::softmax_windows(buffers.weights, buffers.window_begin, buffers.window_end);
   attention_core::weighted_sum(memory.values, buffers.weights, buffers.window_begin,
                                buffers.window_end, buffers.context_heads);

@@ -4,7 +4,9 @@
 //
 //   Q = W_q x + b_q  (D × T·B),   K = W_k m + b_k,  V = W_v m + b_v  (D × S·B)   one GEMM each
 //   For head h (rows [h·d_h, (h+1)·d_h) of Q, K, V; d_h = D / H) and sequence b:
-//     E_hb  = K_hbᵀ Q_hb / √d_h                                   (S × T) scores
+//     E_hb  = K_hbᵀ Q_hb / √d_h (+ b_h(j − t))                     (S × T) scores; the optional
+//             relative position bias b_h of self-attention (relative_position_bias.hpp: ALiBi
+//             or T5 buckets) is added to entry (j, t) inside the window only
 //     A_hb  = column-wise softmax over the allowed keys; key j is allowed for query t iff
 //             j < S_b (padding) and, when causal, j ≤ t. Every other entry is EXACTLY 0, and a
 //             padded query (t ≥ T_b) allows no key: its column is all 0.
@@ -18,6 +20,7 @@
 //   ∂W_o += ∂y Cᵀ, ∂b_o += Σ ∂y, ∂C = W_oᵀ ∂y
 //   ∂A'_hb = V_hbᵀ ∂C_hb,  ∂V_hb += ∂C_hb A'_hbᵀ,  ∂A = dropout backward of ∂A'
 //   ∂E = A ⊙ (∂A − Σ_j A_j ∂A_j) over the allowed keys, 0 elsewhere
+//   ∂b: the bias is added to E, so ∂E reaches it unchanged (T5: summed per bucket and head)
 //   ∂Q_hb = K_hb ∂E_hb / √d_h,  ∂K_hb += Q_hb ∂E_hbᵀ / √d_h,  then the projections' backward.
 //
 // Internal layout ("head blocks"): per-head matrices are (d_h × L·H·B) with block (h, b) the
@@ -34,16 +37,18 @@
 // growing its capacity by doubling (the only allocations after the first step).
 //
 // Parameter names: <name>.q_proj.weight (D × D), .q_proj.bias (D), k_proj, v_proj, out_proj
-// likewise; q/k/v are the three row blocks of PyTorch's in_proj_weight / in_proj_bias.
+// likewise, <name>.relative_bias.weight (32 × H) with the T5 bias; q/k/v are the three row blocks of PyTorch's in_proj_weight / in_proj_bias.
 // Init as nn.Transformer: q/k/v weights xavier_uniform over the packed (3D × D) matrix,
 // U(±√(6 / 4D)); out_proj weight xavier U(±√(6 / 2D)); every bias 0 (MultiheadAttention's own
 // reset).
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "s2s/dropout.hpp"
 #include "s2s/linear.hpp"
 #include "s2s/params.hpp"
+#include "s2s/relative_position_bias.hpp"
 #include "s2s/rng.hpp"
 #include "s2s/tensor.hpp"
 
@@ -97,8 +102,13 @@ template <typename Real>
 class MultiHeadAttention {
  public:
   // Throws std::invalid_argument unless heads ≥ 1 divides d_model, and 0 ≤ dropout < 1.
+  // position_bias ≠ kNone adds a relative position bias to the scores (self-attention only:
+  // query t and key j must be positions of one sequence); bidirectional selects the T5 buckets
+  // for keys on both sides (encoder) or only j ≤ t (causal decoder).
   MultiHeadAttention(ParamLayout& layout, const std::string& name, uword d_model, uword heads,
-                     double attention_dropout);
+                     double attention_dropout,
+                     RelativeBiasKind position_bias = RelativeBiasKind::kNone,
+                     bool bidirectional = true);
 
   void init(ParameterStore<Real>& params, Rng& rng) const;
 
@@ -130,7 +140,8 @@ class MultiHeadAttention {
   void append(const ParameterStore<Real>& params, const Mat<Real>& x, MhaMemory<Real>& memory,
               MhaStepBuffers<Real>& buffers) const;
   // One query per row (D × N) against every allowed key of the memory; y (D × N) overwritten.
-  // buffers.weights holds the step's attention weights afterwards.
+  // buffers.weights holds the step's attention weights afterwards. With a relative position
+  // bias the query of row n is the memory's last appended position, lengths[n] − 1.
   void step(const ParameterStore<Real>& params, const Mat<Real>& query,
             const MhaMemory<Real>& memory, MhaStepBuffers<Real>& buffers, Mat<Real>& y) const;
 
@@ -144,6 +155,7 @@ class MultiHeadAttention {
   Real scale_;  // 1/√d_h
   Linear<Real> q_proj_, k_proj_, v_proj_, out_proj_;
   Dropout<Real> dropout_;
+  std::optional<RelativePositionBias<Real>> position_bias_;
 };
 
 // Row i of the new memory is row rows[i] of the old one (beam search). Keeps the capacity.

@@ -8,8 +8,16 @@ namespace s2s {
 PositionKind parse_position_kind(const std::string& name) {
   if (name == "sinusoidal") return PositionKind::kSinusoidal;
   if (name == "learned") return PositionKind::kLearned;
+  if (name == "alibi") return PositionKind::kAlibi;
+  if (name == "t5") return PositionKind::kT5;
   throw std::invalid_argument("Unknown positions: " + name +
-                              ". Valid options: sinusoidal, learned");
+                              ". Valid options: sinusoidal, learned, alibi, t5");
+}
+
+RelativeBiasKind relative_bias_kind(PositionKind kind) {
+  if (kind == PositionKind::kAlibi) return RelativeBiasKind::kAlibi;
+  if (kind == PositionKind::kT5) return RelativeBiasKind::kT5;
+  return RelativeBiasKind::kNone;
 }
 
 template <typename Real>
@@ -18,6 +26,9 @@ PositionalEncoding<Real>::PositionalEncoding(ParamLayout& layout, const std::str
     : kind_(kind), dim_(dim), max_positions_(max_positions) {
   if (dim == 0 || max_positions == 0)
     throw std::invalid_argument(name + ": positional encoding needs dim and max_positions > 0");
+  if (relative_bias_kind(kind) != RelativeBiasKind::kNone)
+    throw std::invalid_argument(name + ": alibi and t5 positions are attention biases "
+                                "(relative_position_bias.hpp), not added encodings");
   if (kind == PositionKind::kLearned) {
     weight_ = layout.add(name + ".weight", dim, max_positions);
     return;

@@ -12,23 +12,30 @@
 // Backward (learned only): ∂P[:, offset + t] += Σ_b ∂x[:, t·B + b]; the input gradient is ∂x
 // itself (an addition), so the caller passes it on unchanged.
 // Positions are 0 … P_max − 1; beyond, add() throws std::out_of_range naming the limit.
+// The relative kinds (alibi, t5) add nothing to the inputs: they bias the self-attention scores
+// (relative_position_bias.hpp), so a PositionalEncoding of such a kind is refused.
 // Parameter name (learned): <name>.weight.
 #include <string>
 
 #include "s2s/params.hpp"
+#include "s2s/relative_position_bias.hpp"
 #include "s2s/rng.hpp"
 #include "s2s/tensor.hpp"
 
 namespace s2s {
 
-enum class PositionKind { kSinusoidal, kLearned };
+enum class PositionKind { kSinusoidal, kLearned, kAlibi, kT5 };
 
-// "sinusoidal" | "learned"; otherwise "Unknown positions: X. Valid options: sinusoidal, learned".
+// "sinusoidal" | "learned" | "alibi" | "t5"; otherwise
+// "Unknown positions: X. Valid options: sinusoidal, learned, alibi, t5".
 PositionKind parse_position_kind(const std::string& name);
+// The attention bias of a relative kind; kNone for the absolute ones.
+RelativeBiasKind relative_bias_kind(PositionKind kind);
 
 template <typename Real>
 class PositionalEncoding {
  public:
+  // Throws std::invalid_argument for a relative kind (alibi, t5).
   PositionalEncoding(ParamLayout& layout, const std::string& name, PositionKind kind, uword dim,
                      uword max_positions);
 

@@ -136,7 +136,7 @@ TransformerEncoderLayer<Real>::TransformerEncoderLayer(ParamLayout& layout,
                                                        const std::string& name,
                                                        const TransformerLayerConfig& config)
     : self_attn_(layout, name + ".self_attn", config.d_model, config.heads,
-                 config.attention_dropout),
+                 config.attention_dropout, config.position_bias, /*bidirectional=*/true),
       ffn_(layout, name, config.d_model, config.ff_size, config.activation, config.dropout),
       attn_residual_(layout, name + ".norm1", config.d_model, config.norm, config.dropout),
       ffn_residual_(layout, name + ".norm2", config.d_model, config.norm, config.dropout) {}
@@ -177,7 +177,7 @@ TransformerDecoderLayer<Real>::TransformerDecoderLayer(ParamLayout& layout,
                                                        const std::string& name,
                                                        const TransformerLayerConfig& config)
     : self_attn_(layout, name + ".self_attn", config.d_model, config.heads,
-                 config.attention_dropout),
+                 config.attention_dropout, config.position_bias, /*bidirectional=*/false),
       cross_attn_(layout, name + ".cross_attn", config.d_model, config.heads,
                   config.attention_dropout),
       ffn_(layout, name, config.d_model, config.ff_size, config.activation, config.dropout),

@@ -48,6 +48,9 @@ struct TransformerLayerConfig {
   FeedForwardActivation activation = FeedForwardActivation::kRelu;
   double dropout = 0.0;            // residual branches and the FFN's hidden layer
   double attention_dropout = 0.0;  // attention weights
+  // Relative positions (model.positions = alibi | t5) on the self-attention scores: symmetric /
+  // bidirectional buckets in the encoder, causal in the decoder; cross-attention gets none.
+  RelativeBiasKind position_bias = RelativeBiasKind::kNone;
 };
 
 // One residual sub-layer: what its forward keeps.

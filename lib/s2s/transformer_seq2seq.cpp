@@ -81,6 +81,8 @@ TransformerSeq2Seq<Real>::TransformerSeq2Seq(const ModelConfig& config, uword so
   lc.dropout = config.dropout;
   lc.attention_dropout = config.attention_dropout;
   const PositionKind positions = parse_position_kind(config.positions);
+  lc.position_bias = relative_bias_kind(positions);
+  const bool absolute_positions = lc.position_bias == RelativeBiasKind::kNone;
   const double scale = std::sqrt(static_cast<double>(D_));
 
   ParamLayout layout;
@@ -90,8 +92,9 @@ TransformerSeq2Seq<Real>::TransformerSeq2Seq(const ModelConfig& config, uword so
   else
     src_embed_ = std::make_unique<Embedding<Real>>(layout, "encoder.embedding", src_vocab_, D_,
                                                    Vocab::kPad, scale);
-  src_positions_ = std::make_unique<PositionalEncoding<Real>>(layout, "encoder.positions",
-                                                              positions, D_, kMaxPositions);
+  if (absolute_positions)
+    src_positions_ = std::make_unique<PositionalEncoding<Real>>(layout, "encoder.positions",
+                                                                positions, D_, kMaxPositions);
   encoder_.reserve(layers_);
   for (uword l = 0; l < layers_; ++l)
     encoder_.emplace_back(layout, "encoder.layer" + std::to_string(l), lc);
@@ -99,8 +102,9 @@ TransformerSeq2Seq<Real>::TransformerSeq2Seq(const ModelConfig& config, uword so
   if (!config.share_embeddings)
     tgt_embed_ = std::make_unique<Embedding<Real>>(layout, "decoder.embedding", tgt_vocab_, D_,
                                                    Vocab::kPad, scale);
-  tgt_positions_ = std::make_unique<PositionalEncoding<Real>>(layout, "decoder.positions",
-                                                              positions, D_, kMaxPositions);
+  if (absolute_positions)
+    tgt_positions_ = std::make_unique<PositionalEncoding<Real>>(layout, "decoder.positions",
+                                                                positions, D_, kMaxPositions);
   decoder_.reserve(layers_);
   for (uword l = 0; l < layers_; ++l)
     decoder_.emplace_back(layout, "decoder.layer" + std::to_string(l), lc);
@@ -135,11 +139,11 @@ void TransformerSeq2Seq<Real>::init(Rng& rng) {
     w.col(static_cast<uword>(Vocab::kPad)).zeros();
   };
   if (src_embed_) init_embedding(*src_embed_);
-  src_positions_->init(p, rng);
+  if (src_positions_) src_positions_->init(p, rng);
   for (const auto& layer : encoder_) layer.init(p, rng);
   if (encoder_norm_) encoder_norm_->init(p);
   init_embedding(*tgt_embed_);
-  tgt_positions_->init(p, rng);
+  if (tgt_positions_) tgt_positions_->init(p, rng);
   for (const auto& layer : decoder_) layer.init(p, rng);
   if (decoder_norm_) decoder_norm_->init(p);
   const double bound = embed_std;  // nn.Linear(D, V): U(±1/√D)
@@ -164,7 +168,7 @@ void TransformerSeq2Seq<Real>::encode_batch(const std::vector<Index>& src,
   c.batch = lengths.size();
   c.steps = steps;
   src_embedding().forward(p, src, c.embedded);
-  src_positions_->add(p, c.embedded, c.batch);
+  if (src_positions_) src_positions_->add(p, c.embedded, c.batch);
   c.inputs.resize(layers_ + 1);
   c.layers.resize(layers_);
   embed_dropout_.forward(c.embedded, c.inputs[0], c.embed_dropout, training, rng);
@@ -191,7 +195,7 @@ void TransformerSeq2Seq<Real>::encoder_backward(const EncoderCache& c, const Mat
   }
   Mat<Real> d_embedded(arma::size(dx), arma::fill::zeros);
   embed_dropout_.backward(dx, c.embed_dropout, d_embedded);
-  src_positions_->backward(p, d_embedded, c.batch);
+  if (src_positions_) src_positions_->backward(p, d_embedded, c.batch);
   src_embedding().backward(p, c.src, d_embedded);
 }
 
@@ -221,7 +225,7 @@ void TransformerSeq2Seq<Real>::forward_batch(const Batch& batch, bool training, 
     decoder_[l].project_memory(p, enc.output, batch.source_lengths, batch.source_steps,
                                dec.memories[l]);
   tgt_embed_->forward(p, batch.target_input_ids, dec.embedded);
-  tgt_positions_->add(p, dec.embedded, B);
+  if (tgt_positions_) tgt_positions_->add(p, dec.embedded, B);
   dec.inputs.resize(layers_ + 1);
   dec.layers.resize(layers_);
   embed_dropout_.forward(dec.embedded, dec.inputs[0], dec.embed_dropout, training, rng);
@@ -304,7 +308,7 @@ LossStats TransformerSeq2Seq<Real>::forward_backward(const Batch& batch,
   }
   Mat<Real> d_embedded(D_, T * B, arma::fill::zeros);
   embed_dropout_.backward(dz, dec.embed_dropout, d_embedded);
-  tgt_positions_->backward(p, d_embedded, B);
+  if (tgt_positions_) tgt_positions_->backward(p, d_embedded, B);
   tgt_embed_->backward(p, batch.target_input_ids, d_embedded);
 
   Mat<Real> d_memory(arma::size(enc.output), arma::fill::zeros);
@@ -352,7 +356,7 @@ void TransformerSeq2Seq<Real>::decode_step(DecodeState& base,
                                 " tokens for " + std::to_string(s.rows) + " rows");
   const ParameterStore<Real>& p = *params_;
   tgt_embed_->forward(p, prev_tokens, s.x);
-  tgt_positions_->add(p, s.x, s.rows, s.t);
+  if (tgt_positions_) tgt_positions_->add(p, s.x, s.rows, s.t);
   for (uword l = 0; l < layers_; ++l) {
     decoder_[l].step(p, s.x, s.layers[l], s.y);
     s.x.swap(s.y);

@@ -16,7 +16,10 @@
 // Loss:     softmax cross-entropy (cross_entropy.hpp), pad ignored, label smoothing.
 // Dropout:  model.embed_dropout on x_0 and z_0; model.dropout on every residual branch and the
 //           FFN's hidden layer; model.attention_dropout on the attention weights.
-// P: sinusoidal or learned (model.positions, positional_encoding.hpp), positions 0 … 1023.
+// P: sinusoidal or learned (model.positions, positional_encoding.hpp), positions 0 … 1023; or
+// none (P = 0) with model.positions = alibi | t5, which bias the self-attention scores instead
+// (relative_position_bias.hpp; encoder symmetric / bidirectional, decoder causal, none on the
+// cross-attention) and set no length limit.
 // Padding: no real position attends to a padded one (weights exactly 0), and padded positions
 // get exactly zero gradients; their values (x_l, z_l at padded columns) are finite but not
 // zeroed, as in PyTorch.
@@ -31,7 +34,8 @@
 //
 // Parameter names: encoder.embedding.weight (D × V_src), decoder.embedding.weight (or one
 // embedding.weight when shared), encoder.positions.weight / decoder.positions.weight (learned),
-// encoder.layer{l}.*, decoder.layer{l}.*, encoder.norm.* / decoder.norm.* (pre-norm),
+// encoder.layer{l}.*, decoder.layer{l}.* (with t5 positions also their
+// self_attn.relative_bias.weight), encoder.norm.* / decoder.norm.* (pre-norm),
 // decoder.output.weight (V_tgt × D, unless tied or shared), decoder.output.bias.
 // Init: as nn.Transformer for the layers (xavier_uniform weights); embeddings and learned
 // positions N(0, D^−½) as fairseq / OpenNMT-py (so √D · Emb has unit scale), pad column 0; the
@@ -106,7 +110,7 @@ class TransformerSeq2Seq final : public Seq2SeqModel<Real> {
   NormPlacement norm_;
   std::unique_ptr<Embedding<Real>> tgt_embed_;
   std::unique_ptr<Embedding<Real>> src_embed_;  // null when shared: the source uses tgt_embed_
-  std::unique_ptr<PositionalEncoding<Real>> src_positions_, tgt_positions_;
+  std::unique_ptr<PositionalEncoding<Real>> src_positions_, tgt_positions_;  // null: relative
   std::vector<TransformerEncoderLayer<Real>> encoder_;
   std::vector<TransformerDecoderLayer<Real>> decoder_;
   std::optional<LayerNorm<Real>> encoder_norm_, decoder_norm_;  // pre-norm only
