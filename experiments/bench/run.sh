@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# s2s vs PyTorch on the issue-6 models, same data, same batches, same weights (issue 6).
+#
+#   experiments/bench/run.sh            the full run (about 20-30 minutes on 2 busy cores)
+#   BATCHES=4 PRETRAIN=20 SWEEP_BATCHES=1 experiments/bench/run.sh     a quick check
+#
+# Builds bench_train and bench_sgemm (scripts/build.sh), fetches CMUdict if needed, then:
+#   1. sgemm n=1024 GFLOP/s at 1 and 2 threads (the machine's peak)
+#   2. per model: bench_train --export (batches + weights after PRETRAIN untimed steps), then
+#      bench_train --from and bench_torch.py --from at each thread count of THREADS; at 1 thread
+#      also beam widths 2 and 10 (the "cost against beam width" table)
+#   3. synthetic batches of source (and target) length 10, 20, 50, 100: training tokens/s of
+#      gru-bahdanau and transformer, 1 thread
+#   4. report.py: the Markdown table, printed and written to experiments/bench/results/DATE.md
+#      (the raw JSON lines next to it, DATE.jsonl)
+# OPENBLAS_CORETYPE is left as the environment gives it; PyTorch is /usr/bin/python3 (Debian's
+# python3-torch, on the same OpenBLAS).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BATCHES=${BATCHES:-100}
+PRETRAIN=${PRETRAIN:-300}
+SWEEP_BATCHES=${SWEEP_BATCHES:-5}
+THREADS=${THREADS:-"1 2"}
+MODELS=${MODELS:-"gru-bahdanau lstm-luong transformer"}
+SWEEP_MODELS=${SWEEP_MODELS:-"gru-bahdanau transformer"}
+SWEEP_LENGTHS=${SWEEP_LENGTHS:-"10 20 50 100"}
+DATA=data/cmudict/train.tsv
+PY=/usr/bin/python3
+BIN=${BENCH_BIN:-build/bin}  # BENCH_BIN=DIR: use binaries already built there, skip the build
+DATE=$(date +%Y-%m-%d)
+WORK=runs/bench/$DATE
+RESULTS=experiments/bench/results
+RAW=$WORK/raw.jsonl
+
+[ -n "${BENCH_BIN:-}" ] || scripts/build.sh --target bench_train bench_sgemm >/dev/null
+[ -f "$DATA" ] || data/cmudict/fetch.sh
+mkdir -p "$WORK" "$RESULTS"
+: > "$RAW"
+
+load_average() { cut -d' ' -f1-3 /proc/loadavg; }
+LOAD_START=$(load_average)
+GIT=$(git describe --always --dirty)  # what the binaries were built from
+echo "bench: load average $LOAD_START; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}" >&2
+
+# Runs a benchmark command with T threads, appending its JSON lines to the raw file.
+measure() {
+  local threads=$1; shift
+  OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads "$@" | tee -a "$RAW" >&2
+}
+
+"$BIN/bench_sgemm" --threads 1,2 | tee -a "$RAW" >&2
+TORCH_INFO=$($PY experiments/bench/bench_torch.py --from . --info)
+echo "$TORCH_INFO" >&2
+
+# Exports DIR for a model; returns 1 (and records why) when s2s does not have the model.
+export_model() {
+  local status=0
+  "$BIN/bench_train" --export "$@" --threads 2 | tee -a "$RAW" >&2 || status=$?
+  [ "$status" -eq 0 ] && return 0
+  [ "$status" -eq 3 ] && return 1  # the "unavailable" line is in the raw file
+  echo "bench: bench_train --export $* failed ($status)" >&2
+  exit "$status"
+}
+
+for model in $MODELS; do
+  dir=$WORK/$model
+  export_model "$dir" --model "$model" --data "$DATA" --batches "$BATCHES" \
+    --pretrain "$PRETRAIN" || continue
+  for t in $THREADS; do
+    beams=1,5
+    [ "$t" = 1 ] && beams=1,2,5,10
+    measure "$t" "$BIN/bench_train" --from "$dir" --threads "$t" --beams "$beams"
+    measure "$t" $PY experiments/bench/bench_torch.py --from "$dir" --threads "$t" \
+      --beams "$beams" --pretrain-if-unloaded "$PRETRAIN"
+  done
+done
+
+for model in $SWEEP_MODELS; do
+  for len in $SWEEP_LENGTHS; do
+    dir=$WORK/$model-len$len
+    export_model "$dir" --model "$model" --src-len "$len" --batches "$SWEEP_BATCHES" || continue
+    measure 1 "$BIN/bench_train" --from "$dir" --threads 1 --no-decode
+    measure 1 $PY experiments/bench/bench_torch.py --from "$dir" --threads 1 --no-decode
+  done
+done
+
+LOAD_END=$(load_average)
+$PY - "$RAW" <<EOF
+import json, sys
+torch_info = json.loads('''$TORCH_INFO''')
+header = {"event": "header", "date": "$DATE", "load_start": "$LOAD_START", "load_end": "$LOAD_END",
+          "cpu": "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)",
+          "cores": "$(nproc)", "openblas_coretype": "${OPENBLAS_CORETYPE:-unset}",
+          "s2s_blas": "OpenBLAS via Armadillo, core " + next(
+              (json.loads(l)["core"] for l in open(sys.argv[1]) if '"sgemm_gflops"' in l), "?"),
+          "torch": torch_info["torch"], "torch_blas": torch_info["blas_info"],
+          "torch_openblas": torch_info.get("openblas_config", "?"),
+          "batches": "$BATCHES", "batch_size": "64", "data": "$DATA", "pretrain": "$PRETRAIN",
+          "threads": "$THREADS", "git": "$GIT"}
+with open(sys.argv[1], "a") as f:
+    f.write(json.dumps(header) + "\n")
+EOF
+cp "$RAW" "$RESULTS/$DATE.jsonl"
+$PY experiments/bench/report.py "$RAW" | tee "$RESULTS/$DATE.md"
