@@ -4,6 +4,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "s2s/sequence_loss.hpp"
+
 namespace s2s {
 
 // ---------------------------------------------------------------------------------------------
@@ -322,23 +324,13 @@ LossStats RnnSeq2Seq<Real>::forward_backward(const Batch& batch, const LossOptio
   DropoutCache<Real> out_dropout;
   dropout_.forward(O, O_dropped, out_dropout, training, rng);
   output_logits(O_dropped, logits);
-  CrossEntropyConfig ce_config;
-  ce_config.ignore_index = Vocab::kPad;
-  ce_config.label_smoothing = options.label_smoothing;
-  ce_config.normalization = options.normalization;
-  SoftmaxCrossEntropy<Real> loss(ce_config);
   CrossEntropyCache<Real> loss_cache;
-  const CrossEntropyResult r = loss.forward(logits, batch.target_output_ids, loss_cache, B);
-  LossStats stats;
-  stats.loss = r.loss;
-  stats.nll_sum = r.nll_sum;
-  stats.tokens = static_cast<double>(r.tokens);
-  stats.correct = static_cast<double>(r.correct);
+  const LossStats stats = sequence_loss_forward(logits, batch, options, loss_cache);
   if (!compute_gradients) return stats;
 
   // ---- backward ----
   Mat<Real> d_logits;
-  loss.backward(batch.target_output_ids, loss_cache, d_logits);
+  sequence_loss_backward(batch, options, loss_cache, d_logits);
   Mat<Real> d_O_dropped;
   p.grad(out_bias_) += arma::sum(d_logits, 1);
   if (config_.tie_embeddings) {

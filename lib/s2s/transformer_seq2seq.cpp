@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "s2s/cross_entropy.hpp"
+#include "s2s/sequence_loss.hpp"
 
 namespace s2s {
 
@@ -265,23 +266,13 @@ LossStats TransformerSeq2Seq<Real>::forward_backward(const Batch& batch,
   DecoderCache dec;
   Mat<Real> logits;  // (V × T·B), one GEMM
   forward_batch(batch, training, rng, enc, dec, logits);
-  CrossEntropyConfig ce_config;
-  ce_config.ignore_index = Vocab::kPad;
-  ce_config.label_smoothing = options.label_smoothing;
-  ce_config.normalization = options.normalization;
-  SoftmaxCrossEntropy<Real> loss(ce_config);
   CrossEntropyCache<Real> loss_cache;
-  const CrossEntropyResult r = loss.forward(logits, batch.target_output_ids, loss_cache, B);
-  LossStats stats;
-  stats.loss = r.loss;
-  stats.nll_sum = r.nll_sum;
-  stats.tokens = static_cast<double>(r.tokens);
-  stats.correct = static_cast<double>(r.correct);
+  const LossStats stats = sequence_loss_forward(logits, batch, options, loss_cache);
   if (!compute_gradients) return stats;
 
   // ---- backward ----
   Mat<Real> d_logits;
-  loss.backward(batch.target_output_ids, loss_cache, d_logits);
+  sequence_loss_backward(batch, options, loss_cache, d_logits);
   logits.reset();
   p.grad(out_bias_) += arma::sum(d_logits, 1);
   Mat<Real> d_output;  // (D × T·B)
