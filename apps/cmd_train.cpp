@@ -1,4 +1,4 @@
-// s2s train --config FILE [--section.key VALUE ...] | --resume DIR
+// s2s train --config FILE [--section.key VALUE ...] | --resume DIR  [--check]
 #include <unistd.h>
 
 #include <cstdio>
@@ -44,18 +44,36 @@ void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Co
   print_metrics(json, m, true);
 }
 
+// DIR/model.json: the model as `describe()` prints it and its parameter count, for tools that
+// tabulate runs (experiments/run_experiment.py).
+void write_model_json(const Seq2SeqModel<float>& model, const std::string& dir) {
+  write_file_atomically(dir + "/model.json", "{\"model\": \"" + model.describe() +
+                                                 "\", \"parameters\": " +
+                                                 std::to_string(model.params().size()) + "}\n");
+}
+
+// --check: the configuration parses and validates, the data files exist, the model builds.
+void check_config(const RunConfig& config) {
+  for (const std::string& path : {config.data.train, config.data.train_tgt, config.data.dev,
+                                  config.data.dev_tgt, config.data.test, config.data.test_tgt})
+    if (!path.empty() && !fs::exists(path)) throw std::runtime_error(path + ": no such file");
+  const auto model = make_model<float>(config.model, 16, 16);
+  std::cout << "config ok: " << model->describe() << " (with 16-token vocabularies)\n";
+}
+
 }  // namespace
 
 int run_train(const Args& args) {
   std::string config_path, resume_dir;
-  bool overwrite = false, quiet = false;
+  bool overwrite = false, quiet = false, check = false;
   po::options_description opts("s2s train options");
   opts.add_options()
       ("help", "this message (with every config key and its default)")
       ("config", po::value<std::string>(&config_path), "INI config file (see docs/config.md)")
       ("resume", po::value<std::string>(&resume_dir), "continue the training in this model directory exactly where its last checkpoint stands")
       ("overwrite", po::bool_switch(&overwrite), "replace a trained model already in train.output_dir")
-      ("quiet", po::bool_switch(&quiet), "no progress output");
+      ("quiet", po::bool_switch(&quiet), "no progress output")
+      ("check", po::bool_switch(&check), "check the config, the data paths and the model; train nothing");
   po::variables_map vm;
   Args overrides;
   parse_args(args, opts, vm, &overrides);
@@ -81,6 +99,10 @@ int run_train(const Args& args) {
     config = load_config(config_path, overrides);
   }
   if (config.data.train.empty()) throw UsageError("data.train is not set");
+  if (check) {
+    check_config(config);
+    return 0;
+  }
   const std::string dir = config.train.output_dir;
   if (!resume && fs::exists(dir + "/last.ckpt") && !overwrite)
     throw std::runtime_error(dir + " already holds a trained model; use --resume " + dir +
@@ -98,6 +120,7 @@ int run_train(const Args& args) {
                                  data.codec.target_vocab.size());
   Rng init_rng(config.train.seed);
   model->init(init_rng);
+  write_model_json(*model, dir);
   if (!quiet) {
     std::cout << "s2s train: " << model->describe() << "\n"
               << "data: " << data.train.size() << " training pairs ("
