@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""ctest experiment_runner: experiments/run_experiment.py on the tiny spec (issue 7).
+
+  tests/test_experiment_runner.py --s2s BUILD/bin/s2s
+
+- the same spec and seeds, run twice into two directories, give byte-identical results.csv
+  and by_length.csv, with one row per (variant, seed) and every metric filled in;
+- an interrupted run is continued: a run that lost its test_metrics.json is finished again, and
+  runs trained to 150 steps and then continued to 300 reproduce the uninterrupted results.csv;
+- bad specs fail with one line on stderr and a non-zero exit.
+Exits non-zero with a message on the first failure.
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = os.path.join(REPO_ROOT, "experiments", "run_experiment.py")
+TINY_SPEC = os.path.join(REPO_ROOT, "experiments", "tiny", "spec.ini")
+
+
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def runner(s2s, spec, work, *extra):
+    command = [sys.executable, RUNNER, "--spec", spec, "--s2s", s2s, "--jobs", "2",
+               "--runs-dir", os.path.join(work, "runs"),
+               "--results-dir", os.path.join(work, "results"), *extra]
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+def run_ok(s2s, spec, work, *extra):
+    result = runner(s2s, spec, work, *extra)
+    if result.returncode != 0:
+        fail(f"runner exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def write_spec(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def tiny_spec_text(max_steps=300):
+    with open(TINY_SPEC) as f:
+        text = f.read()
+    return text.replace("train.max_steps = 300", f"train.max_steps = {max_steps}")
+
+
+def check_results(path):
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    keys = [(r["variant"], r["seed"]) for r in rows]
+    expected = [("none", "1"), ("none", "2"), ("dot", "1"), ("dot", "2")]
+    if keys != expected:
+        fail(f"results.csv rows {keys}, expected {expected}")
+    for r in rows:
+        for column in ("model.attention", "params", "test_per", "test_wer", "test_acc",
+                       "test_bleu", "steps", "best_step"):
+            if r.get(column, "") == "":
+                fail(f"results.csv: {r['variant']} seed {r['seed']} has no {column}")
+        if r["steps"] != "300" or r["model.attention"] != r["variant"]:
+            fail(f"results.csv: unexpected row {r}")
+    if rows[0]["params"] == rows[2]["params"]:
+        fail("results.csv: none and dot attention report the same parameter count")
+    return rows
+
+
+def check_by_length(path, rows):
+    with open(path) as f:
+        buckets = list(csv.DictReader(f))
+    if len(buckets) != 3 * len(rows):
+        fail(f"by_length.csv has {len(buckets)} rows, expected {3 * len(rows)}")
+    # The buckets 1-3, 4-5, 6-7 cover the whole test set: their weighted exact match is the
+    # test accuracy s2s computed.
+    for r in rows:
+        mine = [b for b in buckets if (b["variant"], b["seed"]) == (r["variant"], r["seed"])]
+        n = sum(int(b["n"]) for b in mine)
+        correct = sum(int(b["n"]) * float(b["exact_match"] or 0) / 100 for b in mine)
+        if n != 16 or abs(100 * correct / n - float(r["test_acc"])) > 0.01:
+            fail(f"by_length.csv of {r['variant']} seed {r['seed']} does not add up to "
+                 f"test_acc {r['test_acc']} ({correct} of {n})")
+
+
+def check_bad_spec(s2s, work, name, text, expected):
+    spec = write_spec(work, name, text) if text is not None else os.path.join(work, name)
+    result = runner(s2s, spec, os.path.join(work, "bad"), "--dry-run")
+    lines = result.stderr.strip().splitlines()
+    if result.returncode == 0 or len(lines) != 1 or expected not in lines[0]:
+        fail(f"{name}: expected a one-line error with '{expected}', got exit "
+             f"{result.returncode} and stderr {result.stderr!r}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--s2s", required=True)
+    s2s = os.path.abspath(parser.parse_args().s2s)
+    with tempfile.TemporaryDirectory(prefix="s2s-runner-") as tmp:
+        work = {k: os.path.join(tmp, k) for k in ("a", "b", "c")}
+
+        # Reproducibility.
+        run_ok(s2s, TINY_SPEC, work["a"])
+        run_ok(s2s, TINY_SPEC, work["b"])
+        results_a = os.path.join(work["a"], "results", "results.csv")
+        for name in ("results.csv", "by_length.csv"):
+            if read(os.path.join(work["a"], "results", name)) != \
+                    read(os.path.join(work["b"], "results", name)):
+                fail(f"{name} differs between two runs of the same spec")
+        rows = check_results(results_a)
+        check_by_length(os.path.join(work["a"], "results", "by_length.csv"), rows)
+        for name in ("summary.md", "timings.csv", "configs/none.ini", "configs/dot.ini"):
+            if not os.path.exists(os.path.join(work["a"], "results", name)):
+                fail(f"no {name} in the results directory")
+
+        # A finished rerun trains nothing; a run that lost its final metrics is finished again.
+        os.remove(os.path.join(work["a"], "runs", "dot", "seed2", "test_metrics.json"))
+        out = run_ok(s2s, TINY_SPEC, work["a"]).stdout
+        if out.count("already finished") != 3 or "dot/seed2: resumed" not in out:
+            fail(f"rerun after deleting one test_metrics.json:\n{out}")
+        if read(results_a) != read(os.path.join(work["b"], "results", "results.csv")):
+            fail("results.csv changed after resuming a run")
+
+        # Training to 150 steps, then continuing to 300, gives the uninterrupted results.
+        run_ok(s2s, write_spec(tmp, "spec150.ini", tiny_spec_text(150)), work["c"])
+        out = run_ok(s2s, write_spec(tmp, "spec300.ini", tiny_spec_text(300)), work["c"]).stdout
+        if out.count("resumed") != 4:
+            fail(f"raising train.max_steps did not resume the 4 runs:\n{out}")
+        if read(os.path.join(work["c"], "results", "results.csv")) != read(results_a):
+            fail("results.csv of runs resumed from step 150 differs from uninterrupted runs")
+
+        # Bad specs.
+        good = tiny_spec_text()
+        check_bad_spec(s2s, tmp, "missing.ini", None, "no such spec file")
+        check_bad_spec(s2s, tmp, "section.ini", good + "\n[grids]\nmodel.cell = gru\n",
+                       "unknown section [grids]")
+        check_bad_spec(s2s, tmp, "empty.ini", good.replace("model.attention = none, dot", ""),
+                       "[grid] is empty")
+        check_bad_spec(s2s, tmp, "key.ini", good + "\n[variant.bad]\nmodel.celll = gru\n",
+                       "variant bad")
+        check_bad_spec(s2s, tmp, "value.ini", good + "\n[variant.bad]\nmodel.cell = rnn\n",
+                       "variant bad")
+    print("experiment runner: reproducible, resumable, bad specs rejected")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
