@@ -82,7 +82,8 @@ def validations(log_path, metric):
 def plot_curves(args):
     runs = find_runs(args.path)
     fig, (by_step, by_time) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for color, (variant, seeds) in zip(plt.cm.tab20.colors * 4, sorted(runs.items())):
+    for i, (variant, seeds) in enumerate(sorted(runs.items())):
+        color, style = plt.cm.tab10.colors[i % 10], ["-", "--", ":", "-."][i // 10 % 4]
         curves = {seed: validations(log, args.metric) for seed, log in sorted(seeds.items())}
         curves = {s: c for s, c in curves.items() if c}
         if not curves:
@@ -91,17 +92,18 @@ def plot_curves(args):
             for seed, points in curves.items():
                 label = f"{variant} {seed}".strip()
                 by_step.plot([p[0] for p in points], [p[2] for p in points], color=color,
-                             label=label, alpha=0.8)
+                             linestyle=style, label=label, alpha=0.8)
                 by_time.plot([p[1] for p in points], [p[2] for p in points], color=color,
-                             alpha=0.8)
+                             linestyle=style, alpha=0.8)
             continue
         # Mean over seeds at the steps every seed validated.
         steps = sorted(set.intersection(*(set(p[0] for p in c) for c in curves.values())))
         at = {s: {p[0]: p for p in c} for s, c in curves.items()}
         values = [mean_std([at[s][step][2] for s in at])[0] for step in steps]
         times = [mean_std([at[s][step][1] for s in at])[0] for step in steps]
-        by_step.plot(steps, values, color=color, label=f"{variant} ({len(curves)} seeds)")
-        by_time.plot(times, values, color=color)
+        by_step.plot(steps, values, color=color, linestyle=style,
+                     label=f"{variant} ({len(curves)} seeds)")
+        by_time.plot(times, values, color=color, linestyle=style)
     for axis, xlabel in ((by_step, "step"), (by_time, "training wall time (s)")):
         axis.set_xlabel(xlabel)
         axis.set_ylabel(f"dev {args.metric}")

@@ -425,21 +425,22 @@ def write_csv(path, rows):
 # summary.md
 
 
-def mean_std(values):
+def mean_std(values, form="{:.2f}"):
+    """'mean ± sample std' of the non-empty values ('mean' alone for one value)."""
     values = [float(v) for v in values if v != ""]
     if not values:
         return ""
     mean = sum(values) / len(values)
     if len(values) == 1:
-        return f"{mean:.2f}"
+        return form.format(mean)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    return f"{mean:.2f} ± {std:.2f}"
+    return form.format(mean) + " ± " + form.format(std)
 
 
-def command_output(command):
+def command_output(command, env=None):
     try:
         return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+                              check=True, env=env).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -457,7 +458,11 @@ def cpu_model():
 
 def write_summary(path, spec, runs, rows, timings, length, threads, s2s):
     variants = list(dict.fromkeys(r["variant"] for r in rows))
+    # G2P's rates first, then the rest in test_metrics.json's order.
     metric_columns = [c for c in rows[0] if c.startswith("test_") and c != "test_segments"]
+    first = ["test_per", "test_wer", "test_acc"]
+    metric_columns = ([c for c in first if c in metric_columns]
+                      + [c for c in metric_columns if c not in first])
     out = [f"# {spec['name']}\n", f"Spec: `{display_path(spec['path'])}`, base config "
            f"`{spec['base']}`, seeds {', '.join(map(str, spec['seeds']))}. "
            "Mean ± sample standard deviation over seeds.\n"]
@@ -470,9 +475,16 @@ def write_summary(path, spec, runs, rows, timings, length, threads, s2s):
         vt = [t for t in timings if t["variant"] == v]
         cells = [v, str(len(vr)), vr[0]["params"]]
         cells += [mean_std([r[c] for r in vr]) for c in metric_columns]
-        cells += [mean_std([r["best_step"] for r in vr]).split(" ")[0],
-                  mean_std([t["train_s"] for t in vt]).split(" ")[0]]
+        cells += [mean_std([r["best_step"] for r in vr], "{:.0f}").split(" ")[0],
+                  mean_std([t["train_s"] for t in vt], "{:.1f}").split(" ")[0]]
         out.append("| " + " | ".join(cells) + " |")
+    out += ["", "Variants (on top of the base config and [overrides] "
+            + (", ".join(f"{k} = {v}" for k, v in spec["overrides"].items()) or "(none)") + "):",
+            ""]
+    for name, settings in spec["variants"]:
+        if name in variants:
+            out.append(f"- {name}: " + (", ".join(f"{k} = {v}" for k, v in settings.items())
+                                        or "the base config"))
     if length:
         buckets = list(dict.fromkeys(r["bucket"] for r in length))
         out += ["", "Exact match (%) by source length (tokens), mean over seeds:", ""]
@@ -485,7 +497,8 @@ def write_summary(path, spec, runs, rows, timings, length, threads, s2s):
                                if r["variant"] == v and r["bucket"] == b]) for b in buckets]
             out.append(f"| {v} | " + " | ".join(cells) + " |")
     dirty = command_output(["git", "status", "--porcelain", "--untracked-files=no"])
-    version = command_output([s2s, "--version"]).replace("\n", "; ")
+    version = command_output([s2s, "--version"], dict(
+        os.environ, OPENBLAS_NUM_THREADS=str(threads))).replace("\n", "; ")
     out += ["", "## Provenance", "",
             f"- commit: {command_output(['git', 'rev-parse', 'HEAD'])}"
             + (" (working tree has uncommitted changes)" if dirty not in ("", "unknown") else ""),
@@ -494,7 +507,9 @@ def write_summary(path, spec, runs, rows, timings, length, threads, s2s):
             f"- machine: {os.cpu_count()} cores (nproc), {cpu_model()}",
             "- configs: the merged config.ini of each variant's first seed is in `configs/`",
             "- per-run training time and speed: `timings.csv`", "",
-            "## Commands (run from the repository root)", "", "```"]
+            "## Commands (run from the repository root)", "",
+            "Each run as first started; an interrupted run was continued with "
+            "`s2s train --resume DIR` and the same `--section.key` overrides.", "", "```"]
     for run in runs:
         out.append(shlex.join(run.train_command()))
     out.append("```")
