@@ -10,6 +10,7 @@
 #include "config_schema.hpp"
 #include "model_dir.hpp"
 #include "s2s/blas_setup.hpp"
+#include "s2s/distributed.hpp"
 #include "s2s/model_factory.hpp"
 #include "s2s/param_io.hpp"
 #include "s2s/task_data.hpp"
@@ -103,24 +104,33 @@ int run_train(const Args& args) {
     check_config(config);
     return 0;
   }
+  // Under mpirun every rank runs this; rank 0 alone prints and writes, the others read what it
+  // wrote (train.output_dir must be on a file system all ranks see).
+  const Communicator comm = Communicator::world();
+  if (!comm.is_root()) quiet = true;
   const std::string dir = config.train.output_dir;
   if (!resume && fs::exists(dir + "/last.ckpt") && !overwrite)
     throw std::runtime_error(dir + " already holds a trained model; use --resume " + dir +
                              ", another train.output_dir, or --overwrite");
-  fs::create_directories(dir);
-  {
+  if (comm.is_root()) {
+    fs::create_directories(dir);
     RunConfig copy = config;
     ConfigSchema schema(copy);
     write_file_atomically(dir + "/config.ini", schema.to_ini());
   }
   if (config.train.threads > 0) set_blas_num_threads(config.train.threads);
 
-  TrainingData data = prepare_training_data(config.data, dir, resume);
+  // Rank 0 builds the vocabularies (and SentencePiece models) and writes them; then the others
+  // load them, so every rank maps text to the same ids.
+  TrainingData data;
+  if (comm.is_root()) data = prepare_training_data(config.data, dir, resume);
+  comm.barrier();
+  if (!comm.is_root()) data = prepare_training_data(config.data, dir, true);
   auto model = make_model<float>(config.model, data.codec.source_vocab.size(),
                                  data.codec.target_vocab.size());
   Rng init_rng(config.train.seed);
   model->init(init_rng);
-  write_model_json(*model, dir);
+  if (comm.is_root()) write_model_json(*model, dir);
   if (!quiet) {
     std::cout << "s2s train: " << model->describe() << "\n"
               << "data: " << data.train.size() << " training pairs ("
@@ -135,6 +145,7 @@ int run_train(const Args& args) {
   context.target_tokenizer = data.codec.target_tokenizer.get();
   context.out = quiet ? nullptr : &std::cout;
   context.interactive = ::isatty(STDOUT_FILENO) != 0;
+  context.comm = comm;
   Trainer trainer(config, *model, data.train, config.data.dev.empty() ? nullptr : &data.dev,
                   context);
   if (resume) {
@@ -144,6 +155,9 @@ int run_train(const Args& args) {
     trainer.resume(checkpoint);
   }
   const TrainSummary summary = trainer.run();
+  if (!quiet && comm.size() > 1)
+    std::printf("%d processes (MPI), global batch %d %s\n", comm.size(), config.train.batch_size,
+                config.train.batch_unit.c_str());
   if (!quiet) {
     std::printf("trained %ld steps, %llu epochs in %.1f s%s\n", summary.steps,
                 static_cast<unsigned long long>(summary.epochs), summary.elapsed_seconds,
@@ -153,7 +167,7 @@ int run_train(const Args& args) {
                   summary.best_metric);
     std::fflush(stdout);
   }
-  if (!config.data.test.empty()) evaluate_test(config, *model, data.codec, dir);
+  if (!config.data.test.empty() && comm.is_root()) evaluate_test(config, *model, data.codec, dir);
   return 0;
 }
 

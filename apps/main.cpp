@@ -1,11 +1,14 @@
 // The s2s command-line program: parsing, wiring, printing. Everything else lives in lib/.
 #include <boost/program_options/errors.hpp>
 #include <exception>
+#include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "commands.hpp"
 #include "s2s/blas_setup.hpp"
+#include "s2s/distributed.hpp"
 #include "s2s/version.hpp"
 
 namespace {
@@ -14,21 +17,57 @@ struct Command {
   const char* name;
   int (*run)(const s2s::app::Args&);
   const char* help;
+  bool multi_process;  // runs as all ranks of an MPI job when started by mpirun or srun
 };
 
 const Command kCommands[] = {
-    {"train", s2s::app::run_train, "train a model from a config file (or resume one)"},
-    {"translate", s2s::app::run_translate, "translate lines from stdin or a file with a model"},
-    {"evaluate", s2s::app::run_evaluate, "decode a test set and print BLEU, chrF, PER, WER, accuracy"},
-    {"score", s2s::app::run_score, "score existing hypotheses against references"},
-    {"generate", s2s::app::run_generate, "write a generated task (reverse, copy, sort, date)"},
-    {"config-doc", s2s::app::run_config_doc, "print every config key as Markdown (docs/config.md)"},
+    {"train", s2s::app::run_train, "train a model from a config file (or resume one)", true},
+    {"translate", s2s::app::run_translate, "translate lines from stdin or a file with a model", false},
+    {"evaluate", s2s::app::run_evaluate, "decode a test set and print BLEU, chrF, PER, WER, accuracy", false},
+    {"score", s2s::app::run_score, "score existing hypotheses against references", false},
+    {"generate", s2s::app::run_generate, "write a generated task (reverse, copy, sort, date)", false},
+    {"config-doc", s2s::app::run_config_doc, "print every config key as Markdown (docs/config.md)", false},
 };
 
 int print_version() {
   std::cout << "s2s " << s2s::kVersion << "\n"
-            << "BLAS: " << s2s::blas_description() << "\n";
+            << "BLAS: " << s2s::blas_description() << "\n"
+            << "MPI: " << (s2s::mpi_available() ? "yes" : "no (single process only)") << "\n";
   return 0;
+}
+
+// Started as one rank of a job by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE) or by a PMI/PMIx
+// launcher such as Slurm's srun --mpi=pmix (PMIX_RANK) or --mpi=pmi2 (PMI_RANK). A plain
+// `s2s train` skips MPI_Init, which costs half a second even for a single process.
+bool started_by_mpi_launcher() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+// Runs the command and prints its error, if any, as one line. Returns the exit code.
+int run_command(const Command& c, const std::string& command, int& argc, char**& argv,
+                std::optional<s2s::DistributedSession>& mpi) {
+  std::string where = command;
+  try {
+    if (c.multi_process && started_by_mpi_launcher()) {
+      mpi.emplace(argc, argv);
+      const s2s::Communicator world = s2s::Communicator::world();
+      if (world.size() > 1)
+        where += " (rank " + std::to_string(world.rank()) + " of " +
+                 std::to_string(world.size()) + ")";
+    }
+    return c.run(s2s::app::Args(argv + 2, argv + argc));
+  } catch (const s2s::app::UsageError& e) {
+    std::cerr << "s2s " << where << ": " << e.what() << "\n";
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "s2s " << where << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "s2s " << where << ": error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 void print_help(std::ostream& out) {
@@ -59,18 +98,11 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : kCommands) {
     if (command != c.name) continue;
-    try {
-      return c.run(s2s::app::Args(argv + 2, argv + argc));
-    } catch (const s2s::app::UsageError& e) {
-      std::cerr << "s2s " << command << ": " << e.what() << "\n";
-      return 2;
-    } catch (const boost::program_options::error& e) {
-      std::cerr << "s2s " << command << ": " << e.what() << "\n";
-      return 2;
-    } catch (const std::exception& e) {
-      std::cerr << "s2s " << command << ": error: " << e.what() << "\n";
-      return 1;
-    }
+    std::optional<s2s::DistributedSession> mpi;
+    const int code = run_command(c, command, argc, argv, mpi);
+    // The other ranks may be waiting in a collective for this one: end them all, now.
+    if (mpi && code != 0 && s2s::Communicator::world().size() > 1) mpi->abort(code);
+    return code;
   }
   std::string valid;
   for (const Command& c : kCommands) valid += std::string(valid.empty() ? "" : ", ") + c.name;

