@@ -99,18 +99,35 @@ void write_attention(std::ostream& out, std::size_t line_number,
   out << "], \"output\": [";
   for (std::size_t i = 0; i < output_tokens.size(); ++i)
     out << (i ? ", " : "") << json_string(output_tokens[i]);
-  out << "], \"weights\": [";
-  for (std::size_t t = 0; t < h.attention.size(); ++t) {
-    out << (t ? ", " : "") << "[";
-    // Only the real source positions (padding weights are exactly zero).
-    for (std::size_t s = 0; s < source_tokens.size() && s < h.attention[t].size(); ++s) {
+  // Only the real source positions (padding weights are exactly zero).
+  auto write_row = [&](const std::vector<float>& weights) {
+    out << "[";
+    for (std::size_t s = 0; s < source_tokens.size() && s < weights.size(); ++s) {
       char buf[32];
-      std::snprintf(buf, sizeof buf, "%s%.6g", s ? ", " : "", h.attention[t][s]);
+      std::snprintf(buf, sizeof buf, "%s%.6g", s ? ", " : "", weights[s]);
       out << buf;
     }
     out << "]";
+  };
+  out << "], \"weights\": [";
+  for (std::size_t t = 0; t < h.attention.size(); ++t) {
+    out << (t ? ", " : "");
+    write_row(h.attention[t]);
   }
-  out << "]}\n";
+  out << "]";
+  if (!h.head_attention.empty()) {  // heads[k][t]: head k of the last layer at output step t
+    out << ", \"heads\": [";
+    for (std::size_t k = 0; k < h.head_attention.front().size(); ++k) {
+      out << (k ? ", " : "") << "[";
+      for (std::size_t t = 0; t < h.head_attention.size(); ++t) {
+        out << (t ? ", " : "");
+        write_row(h.head_attention[t][k]);
+      }
+      out << "]";
+    }
+    out << "]";
+  }
+  out << "}\n";
 }
 
 }  // namespace

@@ -148,15 +148,22 @@ def plot_attention(args):
     records = run_translate(s2s, args.model, args.src)
     if not records:
         raise PlotError("no output (empty sources?)")
-    # Panels per example: each head of the last cross-attention layer (Transformer) and the
-    # weights of the "weights" field (the RNN's attention, or the head average).
+    # Panels per example: the RNN's attention; or each head of the Transformer's last
+    # cross-attention layer and their average.
     panels = []
     for r in records:
-        if not r["weights"] or not r["weights"][0]:
+        if not r["output"]:
+            raise PlotError(f"{' '.join(r['source'])}: the model produced no output")
+        if not r["weights"][0]:
             raise PlotError(f"{args.model}: the model has no attention weights to draw")
         heads = r.get("heads", [])
-        row = [(h, f"head {i + 1}") for i, h in enumerate(heads)]
-        row.append((r["weights"], "head average" if heads else "attention"))
+        row = [(h, f"last layer, head {i + 1}") for i, h in enumerate(heads)]
+        if heads:
+            average = [[sum(h[t][s] for h in heads) / len(heads) for s in range(len(r["source"]))]
+                       for t in range(len(r["output"]))]
+            row.append((average, "last layer, average of heads"))
+        else:
+            row.append((r["weights"], "attention"))
         panels.append((r, row))
     columns = max(len(row) for _, row in panels)
     fig, axes = plt.subplots(len(panels), columns, squeeze=False,

@@ -162,6 +162,54 @@ TEST_CASE("A trained model translates stdin and evaluates a reference file", "[t
   CHECK(json.find("\"weights\": [[") != std::string::npos);
 }
 
+TEST_CASE("train --check trains nothing; model.json holds the parameter count; a Transformer's "
+          "attention file has each head", "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  CliResult check = run_cli({"train", "--config", config, "--check", "--train.output_dir",
+                             dir.file("checked")});
+  INFO(check.err);
+  CHECK(check.exit_code == 0);
+  CHECK(check.out.find("config ok: rnn lstm") == 0);
+  CHECK_FALSE(std::filesystem::exists(dir.file("checked") + "/last.ckpt"));
+  CliResult bad = run_cli({"train", "--config", config, "--check", "--model.cell", "transistor"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("Valid options: gru, lstm") != std::string::npos);
+  bad = run_cli({"train", "--config", config, "--check", "--data.dev", dir.file("absent.tsv")});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("absent.tsv: no such file") != std::string::npos);
+
+  const std::string rnn = dir.file("rnn"), transformer = dir.file("transformer");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", rnn})
+              .exit_code == 0);
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", transformer,
+                   "--model.type", "transformer", "--model.d_model", "8", "--model.heads", "2",
+                   "--model.ff_size", "16", "--model.transformer_layers", "1",
+                   "--train.max_steps", "100"})  // enough to emit tokens
+              .exit_code == 0);
+  for (const std::string& model : {rnn, transformer}) {
+    INFO(model);
+    // The count in model.json is the one the model describes itself with.
+    const std::string json = read_whole_file(model + "/model.json");
+    std::smatch count;
+    REQUIRE(std::regex_search(json, count, std::regex(R"("parameters": ([0-9]+)\})")));
+    CHECK(std::stol(count[1]) > 0);
+    CliResult e = run_cli({"evaluate", "--model", model, "--src", dir.file("dev.tsv")});
+    REQUIRE(e.exit_code == 0);
+    CHECK(e.out.find(" parameters " + count[1].str() + "\n") != std::string::npos);
+
+    const std::string attention = dir.file("attn.jsonl");
+    REQUIRE(run_cli({"translate", "--model", model, "--attention-out", attention}, "1 2 3\n")
+                .exit_code == 0);
+    const std::string lines = read_whole_file(attention);
+    CHECK(lines.find("\"weights\": [[") != std::string::npos);
+    // Heads: [head][output step][source token] for the two heads of the Transformer.
+    const std::regex two_heads(R"("heads": \[\[\[[^\]]*\](, \[[^\]]*\])*\], \[\[[^\]]*\](, \[[^\]]*\])*\]\]\})");
+    CHECK(std::regex_search(lines, two_heads) == (model == transformer));
+    CHECK((lines.find("\"heads\"") != std::string::npos) == (model == transformer));
+  }
+}
+
 TEST_CASE("Bad input to train, translate and evaluate gets one line and a non-zero exit",
           "[train][cli]") {
   TempDir dir;

@@ -730,6 +730,62 @@ TEST_CASE("Transformer beam search with K=1 equals greedy search, K>1 never scor
   }
 }
 
+TEST_CASE("Transformer decoding keeps each head of the last layer's cross-attention",
+          "[transformer][decoding]") {
+  ModelConfig c = tiny_config("pre");
+  c.d_model = 16;
+  c.heads = 4;
+  c.ff_size = 24;
+  const Batch batch = tiny_batch();
+  for (uword layers : {1, 2}) {
+    c.transformer_layers = layers;
+    TransformerSeq2Seq<float> model(c, 7, 9);
+    Rng rng(3);
+    model.init(rng);
+    DecodeOptions greedy;
+    greedy.max_length_ratio = 1.5;
+    greedy.keep_attention = true;
+    const auto g = greedy_search(model, batch.source_ids, batch.source_lengths,
+                                 batch.source_steps, greedy);
+    DecodeOptions one = greedy;
+    one.beam_size = 1;
+    const auto b1 = beam_search(model, batch.source_ids, batch.source_lengths,
+                                batch.source_steps, one);
+    DecodeOptions wide = greedy;
+    wide.beam_size = 3;
+    const auto b3 = beam_search(model, batch.source_ids, batch.source_lengths,
+                                batch.source_steps, wide);
+    std::size_t steps_checked = 0;
+    for (uword b = 0; b < batch.size; ++b) {
+      INFO("layers " << layers << " sequence " << b);
+      const Hypothesis& h = g[b][0];
+      REQUIRE(h.head_attention.size() == h.tokens.size());
+      for (std::size_t t = 0; t < h.tokens.size(); ++t) {
+        REQUIRE(h.head_attention[t].size() == c.heads);
+        std::vector<float> average(batch.source_steps, 0.0f);
+        for (const auto& column : h.head_attention[t]) {
+          REQUIRE(column.size() == batch.source_steps);
+          double sum = 0.0;
+          for (uword s = 0; s < column.size(); ++s) {
+            if (s < batch.source_lengths[b]) sum += column[s];
+            else CHECK(column[s] == 0.0f);  // padding
+            average[s] += column[s] / c.heads;
+          }
+          CHECK(sum == Approx(1.0));
+        }
+        // With one layer, the last layer is the first: its head average is `attention`.
+        if (layers == 1)
+          for (uword s = 0; s < average.size(); ++s)
+            CHECK(average[s] == Approx(h.attention[t][s]).margin(1e-6));
+        ++steps_checked;
+      }
+      CHECK(b1[b][0].head_attention == h.head_attention);
+      CHECK(b3[b][0].head_attention.size() == b3[b][0].tokens.size());
+    }
+    CHECK(steps_checked > 0);
+  }
+}
+
 TEST_CASE("Float and double Transformers agree", "[transformer]") {
   ModelConfig c = tiny_config("post");
   c.activation = "gelu";

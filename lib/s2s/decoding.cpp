@@ -30,6 +30,29 @@ std::vector<float> attention_column(const AttentionWeights<Real>& attn, uword ro
   return column;
 }
 
+// The columns of row `row` of each head of the last layer, when there are several heads.
+template <typename Real>
+std::vector<std::vector<float>> head_columns(const AttentionWeights<Real>& attn, uword row) {
+  if (attn.empty() || attn.weights.back().size() < 2) return {};
+  std::vector<std::vector<float>> columns;
+  for (const auto& head : attn.weights.back())
+    columns.emplace_back(head.colptr(row), head.colptr(row) + head.n_rows);
+  return columns;
+}
+
+// The attention of a hypothesis under construction: Hypothesis::attention and head_attention.
+struct AttentionTrace {
+  std::vector<std::vector<float>> average;             // [t] (S)
+  std::vector<std::vector<std::vector<float>>> heads;  // [t][h] (S)
+
+  template <typename Real>
+  void add(const AttentionWeights<Real>& attn, uword row) {
+    average.push_back(attention_column(attn, row));
+    auto columns = head_columns(attn, row);
+    if (!columns.empty()) heads.push_back(std::move(columns));
+  }
+};
+
 }  // namespace
 
 template <typename Real>
@@ -71,7 +94,11 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
         continue;
       }
       hyps[b].tokens.push_back(static_cast<Index>(best));
-      if (options.keep_attention) hyps[b].attention.push_back(attention_column(attn, b));
+      if (options.keep_attention) {
+        hyps[b].attention.push_back(attention_column(attn, b));
+        auto columns = head_columns(attn, b);
+        if (!columns.empty()) hyps[b].head_attention.push_back(std::move(columns));
+      }
       prev[b] = static_cast<Index>(best);
     }
   }
@@ -107,7 +134,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   std::vector<double> beam_log_prob(batch * K, kNegInf);
   for (uword b = 0; b < batch; ++b) beam_log_prob[b * K] = 0.0;
   std::vector<std::vector<Index>> beam_tokens(batch * K);
-  std::vector<std::vector<std::vector<float>>> beam_attention(batch * K);
+  std::vector<AttentionTrace> beam_attention(batch * K);
   std::vector<std::vector<Hypothesis>> finished(batch);
   std::vector<bool> done(batch, false);
   std::vector<uword> limit(batch);
@@ -127,16 +154,17 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   std::vector<uword> rows(batch * K);
   std::vector<double> next_log_prob(batch * K);
   std::vector<std::vector<Index>> next_tokens(batch * K);
-  std::vector<std::vector<std::vector<float>>> next_attention(batch * K);
+  std::vector<AttentionTrace> next_attention(batch * K);
   Mat<Real> log_probs;
 
   auto finish = [&](uword b, std::vector<Index> tokens, double log_prob,
-                    std::vector<std::vector<float>> attention) {
+                    AttentionTrace attention) {
     Hypothesis h;
     h.score = log_prob / gnmt_length_penalty(tokens.size(), options.length_penalty);
     h.tokens = std::move(tokens);
     h.log_prob = log_prob;
-    h.attention = std::move(attention);
+    h.attention = std::move(attention.average);
+    h.head_attention = std::move(attention.heads);
     finished[b].push_back(std::move(h));
   };
 
@@ -194,7 +222,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
         next_tokens[to].push_back(static_cast<Index>(c.token));
         if (options.keep_attention) {
           next_attention[to] = beam_attention[from];
-          next_attention[to].push_back(attention_column(attn, from));
+          next_attention[to].add(attn, from);
         }
         prev[to] = static_cast<Index>(c.token);
         ++alive;

@@ -32,6 +32,9 @@ struct Hypothesis {
   double score = 0.0;              // log_prob / lp(Y): what the n-best list is sorted by
   // attention[t] is the (S) weight column of output step t (layer 0 / head average), when asked.
   std::vector<std::vector<float>> attention;
+  // head_attention[t][h] is the (S) weight column of head h of the last layer at output step t,
+  // when asked and the model has several heads (the Transformer); empty otherwise.
+  std::vector<std::vector<std::vector<float>>> head_attention;
 };
 
 // For each source in the batch, its n-best hypotheses, best first.
