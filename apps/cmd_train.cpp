@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cli_util.hpp"
 #include "config_schema.hpp"
@@ -23,7 +24,9 @@ namespace s2s::app {
 
 namespace {
 
-// Decodes the test set with the best checkpoint and writes DIR/test_metrics.json.
+// Decodes the test set with the best checkpoint and writes DIR/test_hyps.txt (one output per
+// test line), then DIR/test_metrics.json, atomically: experiments/run_experiment.py takes the
+// metrics file for "this run is finished".
 void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Codec& codec,
                    const std::string& dir) {
   const EvalData test = read_eval_data(
@@ -41,8 +44,12 @@ void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Co
   const EvalMetrics m = score_all(hyps, test.references);
   std::cout << "test (" << config.data.test << ", beam " << config.decode.beam_size << "):\n";
   print_metrics(std::cout, m, false);
-  std::ofstream json(dir + "/test_metrics.json");
+  std::string hyps_text;
+  for (const auto& h : hyps) hyps_text += h + "\n";
+  write_file_atomically(dir + "/test_hyps.txt", hyps_text);
+  std::ostringstream json;
   print_metrics(json, m, true);
+  write_file_atomically(dir + "/test_metrics.json", json.str());
 }
 
 // DIR/model.json: the model as `describe()` prints it and its parameter count, for tools that

@@ -262,8 +262,9 @@ def run_one(run, spec, threads):
     log_path = run.file("run.log")
     if action != "done":
         os.makedirs(run.dir, exist_ok=True)
-        if os.path.exists(run.file("test_metrics.json")):
-            os.remove(run.file("test_metrics.json"))
+        for stale in ("test_metrics.json", "test_hyps.txt"):
+            if os.path.exists(run.file(stale)):
+                os.remove(run.file(stale))
         command = run.train_command() if action == "train" else run.resume_command()
         run.record_settings()  # before training, so that a killed run is recognised and resumed
         with open(log_path, "a") as log:
@@ -287,10 +288,10 @@ def read_model_config(run):
 
 
 def decode_test(run, env, log_path):
-    """Writes test_hyps.txt (the best checkpoint's test outputs) unless it is up to date."""
+    """test_hyps.txt, the best checkpoint's test outputs, is written by s2s train; this makes
+    it with s2s evaluate for runs trained by an s2s that did not."""
     hyps = run.file("test_hyps.txt")
-    if (os.path.exists(hyps)
-            and os.path.getmtime(hyps) >= os.path.getmtime(run.file("test_metrics.json"))):
+    if os.path.exists(hyps):
         return
     config = read_model_config(run)
     command = [run.s2s, "evaluate", "--model", display_path(run.dir),

@@ -381,4 +381,11 @@ TEST_CASE("Training that stops before its first validation still validates and k
         std::string::npos);
   CHECK(read_whole_file(dir.file("m") + "/test_metrics.json").find("\"wer\"") !=
         std::string::npos);
+  // The best checkpoint's test outputs: one line per test pair, as `s2s evaluate` writes them.
+  const std::string hyps = read_whole_file(dir.file("m") + "/test_hyps.txt");
+  CHECK(std::count(hyps.begin(), hyps.end(), '\n') == 40);
+  REQUIRE(run_cli({"evaluate", "--model", dir.file("m"), "--src", dir.file("dev.tsv"),
+                   "--output", dir.file("evaluated.txt")})
+              .exit_code == 0);
+  CHECK(read_whole_file(dir.file("evaluated.txt")) == hyps);
 }

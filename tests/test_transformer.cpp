@@ -695,6 +695,28 @@ TEST_CASE("Incremental decoding equals the full recompute, also after reorder",
   }
 }
 
+namespace {
+
+struct ThreeDecodings {
+  std::vector<std::vector<Hypothesis>> greedy, beam1, wide;
+};
+
+// Greedy search, beam search with K=1 and with K=`wide_k`, keeping the attention weights.
+ThreeDecodings decode_three_ways(TransformerSeq2Seq<float>& model, const Batch& batch,
+                                 uword wide_k) {
+  DecodeOptions greedy;
+  greedy.max_length_ratio = 1.5;
+  greedy.keep_attention = true;
+  DecodeOptions one = greedy, wide = greedy;
+  one.beam_size = 1;
+  wide.beam_size = wide_k;
+  return {greedy_search(model, batch.source_ids, batch.source_lengths, batch.source_steps, greedy),
+          beam_search(model, batch.source_ids, batch.source_lengths, batch.source_steps, one),
+          beam_search(model, batch.source_ids, batch.source_lengths, batch.source_steps, wide)};
+}
+
+}  // namespace
+
 TEST_CASE("Transformer beam search with K=1 equals greedy search, K>1 never scores lower",
           "[transformer][decoding]") {
   ModelConfig c = tiny_config("pre");
@@ -706,19 +728,7 @@ TEST_CASE("Transformer beam search with K=1 equals greedy search, K>1 never scor
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
     Rng rng(seed);
     model.init(rng);
-    DecodeOptions greedy;
-    greedy.max_length_ratio = 1.5;
-    greedy.keep_attention = true;
-    const auto g = greedy_search(model, batch.source_ids, batch.source_lengths,
-                                 batch.source_steps, greedy);
-    DecodeOptions one = greedy;
-    one.beam_size = 1;
-    const auto b1 = beam_search(model, batch.source_ids, batch.source_lengths,
-                                batch.source_steps, one);
-    DecodeOptions wide = greedy;
-    wide.beam_size = 4;
-    const auto b4 = beam_search(model, batch.source_ids, batch.source_lengths,
-                                batch.source_steps, wide);
+    const auto [g, b1, b4] = decode_three_ways(model, batch, 4);
     for (uword b = 0; b < batch.size; ++b) {
       INFO("seed " << seed << " sequence " << b);
       CHECK(b1[b][0].tokens == g[b][0].tokens);
@@ -742,19 +752,7 @@ TEST_CASE("Transformer decoding keeps each head of the last layer's cross-attent
     TransformerSeq2Seq<float> model(c, 7, 9);
     Rng rng(3);
     model.init(rng);
-    DecodeOptions greedy;
-    greedy.max_length_ratio = 1.5;
-    greedy.keep_attention = true;
-    const auto g = greedy_search(model, batch.source_ids, batch.source_lengths,
-                                 batch.source_steps, greedy);
-    DecodeOptions one = greedy;
-    one.beam_size = 1;
-    const auto b1 = beam_search(model, batch.source_ids, batch.source_lengths,
-                                batch.source_steps, one);
-    DecodeOptions wide = greedy;
-    wide.beam_size = 3;
-    const auto b3 = beam_search(model, batch.source_ids, batch.source_lengths,
-                                batch.source_steps, wide);
+    const auto [g, b1, b3] = decode_three_ways(model, batch, 3);
     std::size_t steps_checked = 0;
     for (uword b = 0; b < batch.size; ++b) {
       INFO("layers " << layers << " sequence " << b);
