@@ -392,8 +392,11 @@ def collect(run, spec):
     metrics = read_json_text(run.file("test_metrics.json"))
     config = read_model_config(run)
     log = read_train_log(run.file("train_log.jsonl"))
-    with open(run.file("model.json")) as f:
-        parameters = json.load(f)["parameters"]
+    try:
+        with open(run.file("model.json")) as f:
+            parameters = json.load(f)["parameters"]
+    except OSError:  # trained by an s2s older than model.json
+        parameters = ""
     row = {"variant": run.variant}
     for key in spec["varied_keys"]:
         section, name = key.split(".", 1)
@@ -541,6 +544,9 @@ def check_variants(runs):
         command[command.index("--quiet")] = "--check"
         result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
         if result.returncode != 0:
+            if "unrecognised option '--check'" in result.stderr:
+                raise SpecError(f"{run.s2s} is older than this runner (no train --check): "
+                                "rebuild it (scripts/build.sh)")
             message = (result.stderr.strip() or result.stdout.strip()).splitlines()
             raise SpecError(f"variant {run.variant}: {message[-1] if message else 'rejected'}")
     return len(seen)
