@@ -552,6 +552,53 @@ def check_variants(runs):
     return len(seen)
 
 
+def safe_plan(run):
+    try:
+        return run.plan()
+    except RunError:
+        return "refused"
+
+
+def tabulate(spec, finished, results_dir, runs_dir, threads, s2s, no_plots):
+    """Writes the result files of the finished runs; returns the runs it could not read."""
+    os.makedirs(os.path.join(results_dir, "configs"), exist_ok=True)
+    rows, timings, length, unreadable = [], [], [], []
+    for run in finished:
+        try:
+            row, timing = collect(run, spec)
+            run_length = length_rows(run, spec["length_buckets"]) if spec["length_buckets"] else []
+        except (RunError, OSError, ValueError, KeyError) as e:
+            unreadable.append(run)
+            print(f"FAILED {run.label}: cannot read its results: {e}", flush=True)
+            continue
+        rows.append(row)
+        timings.append(timing)
+        length += run_length
+    readable = [r for r in finished if r not in unreadable]
+    copied = set()
+    for run in readable:  # each variant's first finished seed
+        if run.variant not in copied:
+            copied.add(run.variant)
+            shutil.copyfile(run.file("config.ini"),
+                            os.path.join(results_dir, "configs", run.variant + ".ini"))
+    if not rows:
+        return unreadable
+    write_csv(os.path.join(results_dir, "results.csv"), rows)
+    write_csv(os.path.join(results_dir, "timings.csv"), timings)
+    if length:
+        write_csv(os.path.join(results_dir, "by_length.csv"), length)
+    write_summary(os.path.join(results_dir, "summary.md"), spec, readable, rows, timings, length,
+                  threads, s2s)
+    with open(os.path.join(results_dir, "runs_dir.txt"), "w") as f:
+        f.write(display_path(runs_dir) + "\n")  # for plots.py curves RESULTS_DIR
+    print(f"results: {display_path(results_dir)}/results.csv, summary.md")
+    if not no_plots:
+        metric = read_model_config(readable[0]).get("train", "early_stopping_metric",
+                                                    fallback="loss")
+        make_plots(results_dir, runs_dir, metric, bool(length))
+    return unreadable
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spec", required=True, help="experiment spec (experiments/README.md)")
@@ -609,40 +656,15 @@ def main():
                 failed.append(run)
                 print(f"FAILED {e}", flush=True)
 
-    finished = [r for r in runs if r not in failed]
+    # The tables cover every finished run of the spec, also those --only left out.
+    all_runs = [Run(spec, s2s, runs_dir, name, settings, seed)
+                for name, settings in spec["variants"] for seed in spec["seeds"]]
+    finished = [r for r in all_runs
+                if r.label not in {f.label for f in failed} and safe_plan(r) == "done"]
+    if len(finished) < len(all_runs):
+        print(f"tables: {len(finished)} of the spec's {len(all_runs)} runs are finished")
     if finished:
-        os.makedirs(os.path.join(results_dir, "configs"), exist_ok=True)
-        rows, timings, length = [], [], []
-        for run in finished:
-            try:
-                row, timing = collect(run, spec)
-                rows.append(row)
-                timings.append(timing)
-                if spec["length_buckets"]:
-                    length += length_rows(run, spec["length_buckets"])
-            except (RunError, OSError, ValueError, KeyError) as e:
-                failed.append(run)
-                print(f"FAILED {run.label}: cannot read its results: {e}", flush=True)
-        copied = set()
-        for run in finished:  # each variant's first finished seed
-            if run not in failed and run.variant not in copied:
-                copied.add(run.variant)
-                shutil.copyfile(run.file("config.ini"),
-                                os.path.join(results_dir, "configs", run.variant + ".ini"))
-        if rows:
-            write_csv(os.path.join(results_dir, "results.csv"), rows)
-            write_csv(os.path.join(results_dir, "timings.csv"), timings)
-            if length:
-                write_csv(os.path.join(results_dir, "by_length.csv"), length)
-            write_summary(os.path.join(results_dir, "summary.md"), spec, runs, rows, timings,
-                          length, threads, s2s)
-            with open(os.path.join(results_dir, "runs_dir.txt"), "w") as f:
-                f.write(display_path(runs_dir) + "\n")  # for plots.py curves RESULTS_DIR
-            print(f"results: {display_path(results_dir)}/results.csv, summary.md")
-            metric = read_model_config(finished[0]).get("train", "early_stopping_metric",
-                                                        fallback="loss")
-            if not args.no_plots:
-                make_plots(results_dir, runs_dir, metric, bool(length))
+        failed += tabulate(spec, finished, results_dir, runs_dir, threads, s2s, args.no_plots)
     if failed:
         print(f"run_experiment: {len(failed)} of {len(runs)} runs failed", file=sys.stderr)
         return 1

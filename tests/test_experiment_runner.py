@@ -7,6 +7,7 @@
   and by_length.csv, with one row per (variant, seed) and every metric filled in;
 - an interrupted run is continued: a run that lost its test_metrics.json is finished again, and
   runs trained to 150 steps and then continued to 300 reproduce the uninterrupted results.csv;
+- --only runs a subset, and the tables cover every finished run;
 - bad specs fail with one line on stderr and a non-zero exit.
 Exits non-zero with a message on the first failure.
 """
@@ -144,6 +145,17 @@ def main():
             fail(f"raising train.max_steps did not resume the 4 runs:\n{out}")
         if read(os.path.join(work["c"], "results", "results.csv")) != read(results_a):
             fail("results.csv of runs resumed from step 150 differs from uninterrupted runs")
+
+        # --only runs a subset; the tables cover every finished run of the spec.
+        work["d"] = os.path.join(tmp, "d")
+        out = run_ok(s2s, TINY_SPEC, work["d"], "--only", "d*", "--no-plots").stdout
+        with open(os.path.join(work["d"], "results", "results.csv")) as f:
+            variants = [r["variant"] for r in csv.DictReader(f)]
+        if variants != ["dot", "dot"] or "2 of the spec's 4 runs are finished" not in out:
+            fail(f"--only d*: results.csv variants {variants}, output:\n{out}")
+        run_ok(s2s, TINY_SPEC, work["d"], "--no-plots")
+        if read(os.path.join(work["d"], "results", "results.csv")) != read(results_a):
+            fail("results.csv of runs made in two --only batches differs")
 
         # Bad specs.
         good = tiny_spec_text()
