@@ -1,0 +1,117 @@
+// The arithmetic of data-parallel training (data_parallel.hpp), in one process and in double:
+// the gradient of a global batch equals (1/N) · Σ over its shards of the gradients of the
+// shards' unnormalised losses, for every loss normalisation and shard count, for the RNN and the
+// Transformer (shards are re-padded to their own lengths, so this also checks that padding does
+// not leak into the gradients). The real multi-process run is tests/test_mpi.cpp.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "s2s/data_parallel.hpp"
+#include "s2s/model_factory.hpp"
+
+using namespace s2s;
+
+namespace {
+
+// 7 pairs of unequal lengths; ids 4.. (0-3 are the specials).
+std::vector<SequencePair> tiny_pairs() {
+  return {{{4, 5, 6, 4}, {5, 6}},       {{6, 5}, {4, 4, 6, 5, 7}}, {{5, 4, 6}, {6}},
+          {{7}, {7, 4}},                {{4, 4, 5, 6, 7, 5}, {5}}, {{6, 7, 4}, {4, 6, 6}},
+          {{5, 5}, {7, 7, 7, 4}}};
+}
+
+ModelConfig tiny_model(const std::string& type) {
+  ModelConfig c;
+  c.type = type;
+  c.embed_size = 4;
+  c.hidden_size = 6;
+  c.dropout = 0.0;
+  c.d_model = 8;
+  c.heads = 2;
+  c.ff_size = 12;
+  c.transformer_layers = 1;
+  c.attention_dropout = 0.0;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("slice_batch keeps each sentence and pads a shard to its own lengths", "[data_parallel]") {
+  const auto pairs = tiny_pairs();
+  const Batch global = make_batch(pairs, {0, 1, 2, 3, 4, 5, 6});
+  const Batch shard = slice_batch(global, 2, 5);
+  const Batch expected = make_batch(pairs, {2, 3, 4});
+  CHECK(shard.size == 3);
+  CHECK(shard.source_steps == expected.source_steps);
+  CHECK(shard.target_steps == expected.target_steps);
+  CHECK(shard.source_ids == expected.source_ids);
+  CHECK(shard.target_input_ids == expected.target_input_ids);
+  CHECK(shard.target_output_ids == expected.target_output_ids);
+  CHECK(shard.source_lengths == expected.source_lengths);
+  CHECK(shard.target_lengths == expected.target_lengths);
+  CHECK(shard.indices == expected.indices);
+  CHECK_THROWS_AS(slice_batch(global, 5, 8), std::out_of_range);
+
+  // Shards cover the batch once, in order; more ranks than sentences give empty shards.
+  std::size_t covered = 0;
+  for (int r = 0; r < 3; ++r) covered += shard_of(global, r, 3).size;
+  CHECK(covered == 7);
+  const Batch two = make_batch(pairs, {0, 1});
+  CHECK(shard_of(two, 0, 4).size == 0);
+  CHECK(shard_of(two, 1, 4).size == 1);
+  CHECK(shard_of(two, 3, 4).size == 1);
+}
+
+TEST_CASE("Sharded unnormalised gradients, summed and scaled, equal the global batch's gradient",
+          "[data_parallel]") {
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  const auto normalization = GENERATE(LossNormalization::tokens, LossNormalization::sentences,
+                                      LossNormalization::none);
+  const int ranks = GENERATE(2, 3);
+  INFO(type << ", normalization " << static_cast<int>(normalization) << ", " << ranks << " ranks");
+  auto model = make_model<double>(tiny_model(type), 8, 8);
+  Rng rng(3);
+  model->init(rng);
+  const Batch global = make_batch(tiny_pairs(), {0, 1, 2, 3, 4, 5, 6});
+  LossOptions options;
+  options.label_smoothing = 0.1;
+  options.normalization = normalization;
+
+  model->params().zero_grad();
+  const LossStats whole = model->forward_backward(global, options, true, true, rng);
+  const arma::vec expected = model->params().grads();
+
+  LossOptions unnormalised = options;
+  unnormalised.normalization = LossNormalization::none;
+  model->params().zero_grad();
+  double loss_sum = 0.0;
+  for (int r = 0; r < ranks; ++r)
+    loss_sum += model->forward_backward(shard_of(global, r, ranks), unnormalised, true, true, rng)
+                    .loss;
+  const double N = global_loss_normalizer(global, options);
+  const arma::vec sharded = model->params().grads() / N;
+
+  CHECK(loss_sum / N == Approx(whole.loss).epsilon(1e-12));
+  const double relative = arma::norm(sharded - expected) / arma::norm(expected);
+  INFO("relative difference " << relative);
+  CHECK(arma::norm(expected) > 0);
+  CHECK(relative < 1e-12);
+}
+
+TEST_CASE("A single-process Communicator is rank 0 of 1 and its collectives change nothing",
+          "[data_parallel]") {
+  const Communicator alone;
+  CHECK(alone.rank() == 0);
+  CHECK(alone.size() == 1);
+  CHECK(alone.is_root());
+  float values[3] = {1.5f, -2.0f, 3.0f};
+  alone.allreduce_sum(values, 3);
+  alone.broadcast(values, 3);
+  CHECK(values[0] == 1.5f);
+  CHECK(values[1] == -2.0f);
+  CHECK(values[2] == 3.0f);
+  CHECK(alone.gather_text("state") == std::vector<std::string>{"state"});
+  // Without an active DistributedSession the world is this process alone, MPI build or not.
+  CHECK(Communicator::world().size() == 1);
+}
