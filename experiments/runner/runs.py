@@ -1,6 +1,7 @@
 """One run = one (variant, seed): its model directory, its s2s command lines, and whether it is
 to be trained, resumed or left alone."""
 import configparser
+import fcntl
 import json
 import os
 import shlex
@@ -93,12 +94,22 @@ def execute(run, command, env, log):
 
 
 def run_one(run, spec, threads):
-    """Trains (or continues) one run and evaluates it; returns a status word."""
+    """Trains (or continues) one run and evaluates it; returns a status word. A lock on
+    DIR/runner.lock keeps two runners (two --only batches, say) off the same run."""
+    os.makedirs(run.dir, exist_ok=True)
+    with open(run.file("runner.lock"), "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{run.label}: another runner is working on {display_path(run.dir)}")
+        return run_one_locked(run, spec, threads)
+
+
+def run_one_locked(run, spec, threads):
     action = run.plan()
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads))
     log_path = run.file("run.log")
     if action != "done":
-        os.makedirs(run.dir, exist_ok=True)
         for stale in ("test_metrics.json", "test_hyps.txt"):
             if os.path.exists(run.file(stale)):
                 os.remove(run.file(stale))
