@@ -186,7 +186,9 @@ def plot_attention(args):
 
 def plot_by_length(args):
     rows = []
-    for path in args.inputs:
+    if not args.inputs + args.runs:
+        raise PlotError("give by_length.csv files or results directories")
+    for path in args.inputs + args.runs:
         if os.path.isdir(path):
             path = os.path.join(path, "by_length.csv")
         if not os.path.exists(path):
@@ -237,7 +239,8 @@ def main():
     attention.add_argument("--s2s", default="build/bin/s2s")
     attention.add_argument("--out", required=True)
     length = sub.add_parser("by-length", help="exact match by source-length bucket")
-    length.add_argument("inputs", nargs="+", help="by_length.csv files or results directories")
+    length.add_argument("inputs", nargs="*", help="by_length.csv files or results directories")
+    length.add_argument("--runs", nargs="+", default=[], help="the same, as an option")
     length.add_argument("--out", required=True)
     args = parser.parse_args()
     try:
