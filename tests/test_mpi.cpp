@@ -22,9 +22,8 @@
 
 #include "cli_helpers.hpp"
 #include "file_helpers.hpp"
+#include "task_helpers.hpp"
 #include "s2s/checkpoint.hpp"
-#include "s2s/parallel_data.hpp"
-#include "s2s/synthetic.hpp"
 
 #ifdef S2S_MPIEXEC
 
@@ -52,22 +51,12 @@ CliResult run_mpi(int ranks, const std::vector<std::string>& s2s_args) {
 
 // A tiny reverse task; batches of 16 sentences split 8 + 8 over two ranks (uneven token counts).
 std::string write_task(const TempDir& dir, double dropout) {
-  SyntheticConfig c;
-  c.count = 300;
-  c.max_length = 7;
-  c.max_token = 9;
-  write_parallel_tsv(dir.file("train.tsv"), generate_synthetic(c));
-  c.count = 30;
-  c.seed = 2;
-  write_parallel_tsv(dir.file("dev.tsv"), generate_synthetic(c));
-  return dir.write("task.ini",
-                   "[data]\ntrain = " + dir.file("train.tsv") + "\ndev = " + dir.file("dev.tsv") +
-                       "\nsrc_tokenizer = space\ntgt_tokenizer = space\n"
-                       "[model]\ncell = gru\nattention = bahdanau\nbidirectional = true\n"
-                       "embed_size = 8\nhidden_size = 16\ndropout = " + std::to_string(dropout) +
-                       "\n[train]\nseed = 5\nepochs = 0\nmax_steps = 40\nbatch_size = 16\n"
-                       "valid_every = 10\nlog_every = 5\nlr = 0.01\nclip_norm = 1\n"
-                       "label_smoothing = 0.1\nthreads = 1\n");
+  return write_reverse_task(dir, 300, 7,
+                            "[model]\ncell = gru\nattention = bahdanau\nbidirectional = true\n"
+                            "embed_size = 8\nhidden_size = 16\ndropout = " + std::to_string(dropout) +
+                                "\n[train]\nseed = 5\nepochs = 0\nmax_steps = 40\nbatch_size = 16\n"
+                                "valid_every = 10\nlog_every = 5\nlr = 0.01\nclip_norm = 1\n"
+                                "label_smoothing = 0.1\nthreads = 1\n");
 }
 
 struct ParameterDifference {

@@ -12,9 +12,8 @@
 
 #include "cli_helpers.hpp"
 #include "file_helpers.hpp"
+#include "task_helpers.hpp"
 #include "s2s/checkpoint.hpp"
-#include "s2s/parallel_data.hpp"
-#include "s2s/synthetic.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;
@@ -24,22 +23,12 @@ namespace {
 // A tiny reverse task and a config that trains on it for `steps` steps, validating (and so
 // checkpointing) every 10 steps, with dropout on so that the RNG state matters.
 std::string write_task(const TempDir& dir, int steps) {
-  SyntheticConfig c;
-  c.count = 400;
-  c.max_length = 6;
-  c.max_token = 9;
-  write_parallel_tsv(dir.file("train.tsv"), generate_synthetic(c));
-  c.count = 40;
-  c.seed = 2;
-  write_parallel_tsv(dir.file("dev.tsv"), generate_synthetic(c));
-  return dir.write("task.ini",
-                   "[data]\ntrain = " + dir.file("train.tsv") + "\ndev = " + dir.file("dev.tsv") +
-                       "\nsrc_tokenizer = space\ntgt_tokenizer = space\n"
-                       "[model]\ncell = lstm\nattention = luong-general\nembed_size = 8\n"
-                       "hidden_size = 16\ndropout = 0.2\nembed_dropout = 0.1\n"
-                       "[train]\nseed = 7\nepochs = 0\nmax_steps = " + std::to_string(steps) +
-                       "\nbatch_size = 16\nvalid_every = 10\nlog_every = 5\nlr = 0.01\n"
-                       "schedule = noam\nwarmup_steps = 20\nlabel_smoothing = 0.1\n");
+  return write_reverse_task(dir, 400, 6,
+                            "[model]\ncell = lstm\nattention = luong-general\nembed_size = 8\n"
+                            "hidden_size = 16\ndropout = 0.2\nembed_dropout = 0.1\n"
+                            "[train]\nseed = 7\nepochs = 0\nmax_steps = " + std::to_string(steps) +
+                                "\nbatch_size = 16\nvalid_every = 10\nlog_every = 5\nlr = 0.01\n"
+                                "schedule = noam\nwarmup_steps = 20\nlabel_smoothing = 0.1\n");
 }
 
 // The log without its timing fields, which differ from run to run.
