@@ -45,6 +45,10 @@ void check_model_gradients(const ModelConfig& config, const LossOptions& options
   model.init(init_rng);
   // Larger weights than the default init make attention sharper and its gradients larger.
   model.params().values() *= 2.0;
+  // Scheduled sampling feeds argmaxes back; a sampled pad would be an input whose embedding
+  // row, by the padding_idx convention, gets no gradient. A low pad logit keeps it out.
+  if (options.sampling_ratio > 0)
+    model.params().value(model.params().layout().find("decoder.output.bias"))(Vocab::kPad) = -30;
   const Batch batch = tiny_batch();
   // The same dropout masks at every evaluation: a fresh Rng with the same seed.
   auto loss = [&] {
@@ -97,6 +101,26 @@ TEST_CASE("RNN seq2seq gradients with depth, dropout, copy bridge, no input feed
     INFO("tied " << cell);
     check_model_gradients(t, options, false);
   }
+}
+
+TEST_CASE("RNN seq2seq gradients with scheduled sampling and with a deep attention decoder",
+          "[rnn_seq2seq][gradcheck]") {
+  // Training's batched paths (decoder_rnn.hpp) differ by flow: inputs known before the loop or
+  // not (sampling), o_t needed inside the loop or not (input feeding). The sampled tokens are
+  // argmaxes, constant under the small perturbations of the check.
+  LossOptions sampling;
+  sampling.sampling_ratio = 0.5;
+  for (const std::string cell : {"gru", "lstm"})
+    for (const std::string attention : {"none", "bahdanau", "luong-general"}) {
+      INFO("sampling " << cell << " " << attention);
+      check_model_gradients(tiny_config(cell, attention, true), sampling, true);
+      ModelConfig deep = tiny_config(cell, attention, false);
+      deep.decoder_layers = 3;
+      deep.dropout = 0.3;
+      deep.embed_dropout = 0.2;
+      INFO("deep " << cell << " " << attention);
+      check_model_gradients(deep, LossOptions{}, true);
+    }
 }
 
 TEST_CASE("Beam search with K=1 equals greedy search, and K>1 never scores lower",

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "s2s/activations.hpp"
 #include "s2s/sequence_loss.hpp"
 
 namespace s2s {
@@ -52,7 +53,7 @@ namespace {
 template <typename Real>
 void tanh_inplace(Mat<Real>& m) {
   Real* p = m.memptr();
-  for (uword i = 0; i < m.n_elem; ++i) p[i] = std::tanh(p[i]);
+  for (uword i = 0; i < m.n_elem; ++i) p[i] = activation::tanh(p[i]);
 }
 
 // d_pre = d_out ⊙ (1 − out²): the derivative through out = tanh(pre).
@@ -124,6 +125,7 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
   RnnStackConfig dec{cell, decoder_input_size_, H_, static_cast<uword>(config.decoder_layers),
                      false, config.dropout};
   decoder_ = std::make_unique<RnnStack<Real>>(layout, "decoder.rnn", dec);
+  decoder_steps_ = std::make_unique<DecoderRnn<Real>>(*decoder_);
   if (flow_ != Flow::kNone) {
     AttentionConfig ac;
     ac.type = a;
@@ -279,124 +281,227 @@ void RnnSeq2Seq<Real>::output_logits(const Mat<Real>& o, Mat<Real>& logits) cons
 // Training: teacher-forced loss and backward
 
 template <typename Real>
+struct RnnSeq2Seq<Real>::TrainWorkspace {
+  EncoderCache encoder;
+  std::vector<RnnState<Real>> initial;            // per decoder layer (H × B), from the bridge
+  DecoderRnnCache<Real> rnn;
+  std::vector<AttentionStepCache<Real>> attn;     // [t]
+  AttentionKeysGrad<Real> attn_grad;
+  std::vector<Index> inputs;                      // (T·B) what was fed: y_{t−1} or a sample
+  std::vector<Index> step_ids;                    // (B)
+  Mat<Real> embedded, embedded_dropped;           // (E × T·B)
+  std::vector<DropoutCache<Real>> embed_dropouts; // [t]
+  Mat<Real> x;                                    // (I_s × B) the decoder RNN's step input
+  Mat<Real> context;                              // (H × T·B) c_t
+  Mat<Real> weights;                              // (S × B) a_t of the current step
+  Mat<Real> combine_in;  // bahdanau (2H+E × T·B) [s_t; c_t; e_t]; luong (2H × T·B) [c_t; s_t]
+  Mat<Real> O, O_dropped, logits, step_logits;    // (H × T·B), (H × T·B), (V × T·B), (V × B)
+  DropoutCache<Real> out_dropout;
+  CrossEntropyCache<Real> loss;
+  Mat<Real> zero_feed;                            // (H × B) o_{−1} = 0
+  // backward
+  Mat<Real> d_logits, d_O_dropped, d_O, d_pre, d_combine;  // d_pre (H × T·B), d_combine as combine_in
+  Mat<Real> d_embedded_dropped, d_embedded;       // (E × T·B)
+  Mat<Real> dx, d_s, d_c;                         // (I_s × B), (H × B), (H × B)
+  std::vector<RnnState<Real>> d_initial;
+  Mat<Real> d_memory, d_src_dropped, d_src;       // (H × S·B), (E × S·B), (E × S·B)
+};
+
+template <typename Real>
 LossStats RnnSeq2Seq<Real>::forward_backward(const Batch& batch, const LossOptions& options,
                                              bool training, bool compute_gradients, Rng& rng) {
   ParameterStore<Real>& p = *params_;
   const uword B = batch.size, T = batch.target_steps;
   const bool lstm = config_.cell == "lstm";
-
-  EncoderCache enc;
-  std::vector<std::vector<RnnState<Real>>> states(T + 1);  // states[t]: entering step t
+  if (!work_) work_ = std::make_unique<TrainWorkspace>();
+  TrainWorkspace& w = *work_;
+  EncoderCache& enc = w.encoder;
   encode_batch(batch.source_ids, batch.source_lengths, batch.source_steps, training, rng, enc,
-               states[0]);
+               w.initial);
   const AttentionKeys<Real>* keys = attention_ ? &enc.keys : nullptr;
 
-  // Decoder, step by step. Scheduled sampling replaces some inputs y_{t−1} by the model's own
-  // previous argmax; `inputs` records what was actually fed (the embedding's backward needs it).
+  // Scheduled sampling replaces some inputs y_{t−1} by the model's own previous argmax, so the
+  // step inputs are then known only inside the loop; `inputs` records what was actually fed (the
+  // embedding's backward needs it). o_t is needed inside the loop with sampling or input feeding;
+  // otherwise the output projection runs once over all T·B columns after it.
   const bool sampling = training && options.sampling_ratio > 0;
-  std::vector<Index> inputs = batch.target_input_ids;
-  std::vector<Index> step_ids(B);
-  Mat<Real> embedded(E_, T * B), embedded_dropped(E_, T * B);
-  std::vector<DropoutCache<Real>> embed_dropouts(T);
-  Mat<Real> O(H_, T * B);  // output vectors o_t
-  const Mat<Real> zero_feed(H_, B, arma::fill::zeros);
-  std::vector<StepCache> caches(T);
-  for (uword t = 1; t <= T; ++t) states[t] = zero_states<Real>(decoder_->num_layers(), H_, B, lstm);
-  Mat<Real> step_logits;
+  const bool feeding = flow_ == Flow::kLuong && config_.input_feeding;
+  const bool outputs_in_loop = flow_ != Flow::kNone && (sampling || feeding);
+  const uword known_rows = sampling ? 0 : E_;       // rows of the RNN input known before the loop
+  const uword step_rows = decoder_input_size_ - known_rows;
+  w.inputs = batch.target_input_ids;
+  w.step_ids.resize(B);
+  w.embedded.set_size(E_, T * B);
+  w.embedded_dropped.set_size(E_, T * B);
+  w.embed_dropouts.resize(T);
+  w.O.set_size(H_, T * B);
+  w.context.set_size(H_, T * B);
+  if (flow_ == Flow::kBahdanau) w.combine_in.set_size(2 * H_ + E_, T * B);
+  if (flow_ == Flow::kLuong) w.combine_in.set_size(2 * H_, T * B);
+  if (attention_) w.attn.resize(T);
+  w.zero_feed.zeros(H_, B);
+  auto embed_step = [&](uword t) {
+    std::copy(w.inputs.begin() + t * B, w.inputs.begin() + (t + 1) * B, w.step_ids.begin());
+    Mat<Real> e = step_view(w.embedded, t, B), ed = step_view(w.embedded_dropped, t, B);
+    tgt_embed_->forward(p, w.step_ids, e);
+    embed_dropout_.forward(e, ed, w.embed_dropouts[t], training, rng);
+  };
+  if (!sampling)
+    for (uword t = 0; t < T; ++t) embed_step(t);
+  decoder_steps_->begin(p, sampling ? nullptr : &w.embedded_dropped, T, B, w.initial, w.rnn);
+  // x_t = [e_t (when not known before the loop); the flow's per-step part]
+  auto step_input = [&](const Mat<Real>& e, const Mat<Real>* extra) -> const Mat<Real>& {
+    if (!sampling) return extra != nullptr ? *extra : w.x;
+    w.x.set_size(step_rows, B);
+    w.x.rows(0, E_ - 1) = e;
+    if (extra != nullptr) w.x.rows(E_, step_rows - 1) = *extra;
+    return w.x;
+  };
+  if (!sampling && flow_ == Flow::kNone) w.x.reset();  // no per-step input
+  if (!sampling && flow_ == Flow::kLuong && !feeding) w.x.reset();
+
   for (uword t = 0; t < T; ++t) {
-    if (sampling && t > 0) {
-      output_logits(step_view(O, t - 1, B), step_logits);
-      for (uword b = 0; b < B; ++b)
-        if (inputs[t * B + b] != Vocab::kPad && rng.uniform() < options.sampling_ratio)
-          inputs[t * B + b] = static_cast<Index>(step_logits.col(b).index_max());
+    if (sampling) {
+      if (t > 0) {
+        output_logits(step_view(w.O, t - 1, B), w.step_logits);
+        for (uword b = 0; b < B; ++b)
+          if (w.inputs[t * B + b] != Vocab::kPad && rng.uniform() < options.sampling_ratio)
+            w.inputs[t * B + b] = static_cast<Index>(w.step_logits.col(b).index_max());
+      }
+      embed_step(t);
     }
-    std::copy(inputs.begin() + t * B, inputs.begin() + (t + 1) * B, step_ids.begin());
-    Mat<Real> e = step_view(embedded, t, B), ed = step_view(embedded_dropped, t, B);
-    tgt_embed_->forward(p, step_ids, e);
-    embed_dropout_.forward(e, ed, embed_dropouts[t], training, rng);
-    Mat<Real> o = step_view(O, t, B);
-    const Mat<Real>& feed = t > 0 ? step_view(O, t - 1, B) : zero_feed;
-    step_forward(keys, ed, t, states[t], feed, states[t + 1], o, caches[t], training, rng);
+    const Mat<Real> e = step_view(w.embedded_dropped, t, B);
+    Mat<Real> c = step_view(w.context, t, B);
+    switch (flow_) {
+      case Flow::kNone:
+        decoder_steps_->step_forward(p, t, step_input(e, nullptr), w.rnn, training, rng);
+        break;
+      case Flow::kBahdanau: {  // c_t = Attn(s_{t−1}); s_t = RNN([e_t; c_t], s_{t−1})
+        attention_->forward(p, *keys, decoder_steps_->top_state(w.rnn, t), t, w.attn[t], c,
+                            w.weights);
+        decoder_steps_->step_forward(p, t, step_input(e, &c), w.rnn, training, rng);
+        const uword col = t * B, last = col + B - 1;
+        w.combine_in.submat(0, col, H_ - 1, last) = decoder_steps_->top_state(w.rnn, t + 1);
+        w.combine_in.submat(H_, col, 2 * H_ - 1, last) = c;
+        w.combine_in.submat(2 * H_, col, 2 * H_ + E_ - 1, last) = e;
+        break;
+      }
+      case Flow::kLuong: {  // s_t = RNN([e_t; o_{t−1}], s_{t−1}); c_t = Attn(s_t)
+        const Mat<Real> feed = t > 0 ? step_view(w.O, t - 1, B) : w.zero_feed;
+        decoder_steps_->step_forward(p, t, step_input(e, feeding ? &feed : nullptr), w.rnn,
+                                     training, rng);
+        const Mat<Real> s = decoder_steps_->top_state(w.rnn, t + 1);
+        attention_->forward(p, *keys, s, t, w.attn[t], c, w.weights);
+        const uword col = t * B, last = col + B - 1;
+        w.combine_in.submat(0, col, H_ - 1, last) = c;
+        w.combine_in.submat(H_, col, 2 * H_ - 1, last) = s;
+        break;
+      }
+    }
+    if (flow_ == Flow::kNone) {
+      Mat<Real> o = step_view(w.O, t, B);
+      o = decoder_steps_->top_state(w.rnn, t + 1);
+    } else if (outputs_in_loop) {  // o_t = tanh(W [..] + b)
+      Mat<Real> o = step_view(w.O, t, B);
+      output_proj_->forward(p, step_view(w.combine_in, t, B), o);
+      tanh_inplace(o);
+    }
+  }
+  if (flow_ != Flow::kNone && !outputs_in_loop) {
+    output_proj_->forward(p, w.combine_in, w.O);  // all T·B columns in one GEMM
+    tanh_inplace(w.O);
   }
 
   // Output layer and loss over all T·B positions at once.
-  Mat<Real> O_dropped, logits;
-  DropoutCache<Real> out_dropout;
-  dropout_.forward(O, O_dropped, out_dropout, training, rng);
-  output_logits(O_dropped, logits);
-  CrossEntropyCache<Real> loss_cache;
-  const LossStats stats = sequence_loss_forward(logits, batch, options, loss_cache);
+  dropout_.forward(w.O, w.O_dropped, w.out_dropout, training, rng);
+  output_logits(w.O_dropped, w.logits);
+  const LossStats stats = sequence_loss_forward(w.logits, batch, options, w.loss);
   if (!compute_gradients) return stats;
 
   // ---- backward ----
-  Mat<Real> d_logits;
-  sequence_loss_backward(batch, options, loss_cache, d_logits);
-  Mat<Real> d_O_dropped;
-  p.grad(out_bias_) += arma::sum(d_logits, 1);
+  sequence_loss_backward(batch, options, w.loss, w.d_logits);
+  p.grad(out_bias_) += arma::sum(w.d_logits, 1);
   if (config_.tie_embeddings) {
-    p.grad(tgt_embed_->weight_id()) += O_dropped * d_logits.t();  // (E × N)(N × V)
-    d_O_dropped = p.value(tgt_embed_->weight_id()) * d_logits;    // (E × V)(V × N)
+    p.grad(tgt_embed_->weight_id()) += w.O_dropped * w.d_logits.t();  // (E × N)(N × V)
+    w.d_O_dropped = p.value(tgt_embed_->weight_id()) * w.d_logits;     // (E × V)(V × N)
   } else {
-    p.grad(out_weight_) += d_logits * O_dropped.t();  // (V × N)(N × H)
-    d_O_dropped = p.value(out_weight_).t() * d_logits;
+    p.grad(out_weight_) += w.d_logits * w.O_dropped.t();  // (V × N)(N × H)
+    w.d_O_dropped = p.value(out_weight_).t() * w.d_logits;
   }
-  Mat<Real> d_O(H_, T * B, arma::fill::zeros);
-  dropout_.backward(d_O_dropped, out_dropout, d_O);
+  w.d_O.zeros(H_, T * B);
+  dropout_.backward(w.d_O_dropped, w.out_dropout, w.d_O);
 
-  Mat<Real> d_embedded_dropped(E_, T * B, arma::fill::zeros);
-  std::vector<std::vector<RnnState<Real>>> d_states(T + 1);
-  for (auto& d : d_states) d = zero_states<Real>(decoder_->num_layers(), H_, B, lstm);
-  AttentionKeysGrad<Real> attention_grad;
-  if (attention_) attention_->begin_backward(enc.keys, attention_grad);
-  // Per-step scratch, sized once.
-  Mat<Real> d_pre(H_, B), d_combine, d_s(H_, B), d_c(H_, B), dx(decoder_input_size_, B);
+  w.d_embedded_dropped.zeros(E_, T * B);
+  decoder_steps_->begin_backward(nullptr, w.rnn);
+  if (attention_) attention_->begin_backward(enc.keys, w.attn_grad);
+  if (flow_ != Flow::kNone) {
+    w.d_pre.set_size(H_, T * B);
+    w.d_combine.set_size(w.combine_in.n_rows, T * B);
+    if (!outputs_in_loop) {  // d_O is complete: the output projection's backward in one GEMM
+      tanh_backward(w.O, w.d_O, w.d_pre);
+      w.d_combine.zeros();
+      output_proj_->backward(p, w.combine_in, w.d_pre, &w.d_combine);
+    }
+  }
+  const Mat<Real>* w_proj = output_proj_ ? &p.value(output_proj_->weight_id()) : nullptr;
   for (uword t = T; t-- > 0;) {
-    StepCache& c = caches[t];
-    Mat<Real> d_o = step_view(d_O, t, B);
-    Mat<Real> d_e = step_view(d_embedded_dropped, t, B);
-    dx.zeros();
+    Mat<Real> d_o = step_view(w.d_O, t, B);
+    Mat<Real> d_e = step_view(w.d_embedded_dropped, t, B);
     if (flow_ == Flow::kNone) {
-      decoder_->step_backward(p, c.rnn, &d_o, &d_states[t + 1], &dx, &d_states[t]);
-      d_e += dx;
+      decoder_steps_->step_backward(p, t, &d_o, w.dx, w.rnn);
+      if (sampling) d_e += w.dx;
       continue;
     }
-    tanh_backward(step_view(O, t, B), d_o, d_pre);
-    d_combine.zeros(c.combine_in.n_rows, B);
-    output_proj_->backward(p, c.combine_in, d_pre, &d_combine);
+    Mat<Real> d_combine = step_view(w.d_combine, t, B);
+    if (outputs_in_loop) {  // d_o_t is complete now (step t + 1 has added its feed gradient)
+      Mat<Real> d_pre = step_view(w.d_pre, t, B);
+      tanh_backward(step_view(w.O, t, B), d_o, d_pre);
+      d_combine = w_proj->t() * d_pre;
+    }
     if (flow_ == Flow::kBahdanau) {
-      d_s = d_combine.rows(0, H_ - 1);
-      d_c = d_combine.rows(H_, 2 * H_ - 1);
+      w.d_s = d_combine.rows(0, H_ - 1);
+      w.d_c = d_combine.rows(H_, 2 * H_ - 1);
       d_e += d_combine.rows(2 * H_, 2 * H_ + E_ - 1);
-      decoder_->step_backward(p, c.rnn, &d_s, &d_states[t + 1], &dx, &d_states[t]);
-      d_e += dx.rows(0, E_ - 1);
-      d_c += dx.rows(E_, E_ + H_ - 1);
-      attention_->backward(p, enc.keys, c.attn, d_c, nullptr, d_states[t].back().h,
-                           attention_grad);
+      decoder_steps_->step_backward(p, t, &w.d_s, w.dx, w.rnn);
+      if (sampling) {
+        d_e += w.dx.rows(0, E_ - 1);
+        w.d_c += w.dx.rows(E_, E_ + H_ - 1);
+      } else {
+        w.d_c += w.dx;
+      }
+      attention_->backward(p, enc.keys, w.attn[t], w.d_c, nullptr,
+                           decoder_steps_->d_top_state(w.rnn), w.attn_grad);
     } else {  // Luong
-      d_c = d_combine.rows(0, H_ - 1);
-      d_s = d_combine.rows(H_, 2 * H_ - 1);
-      attention_->backward(p, enc.keys, c.attn, d_c, nullptr, d_s, attention_grad);
-      decoder_->step_backward(p, c.rnn, &d_s, &d_states[t + 1], &dx, &d_states[t]);
-      d_e += dx.rows(0, E_ - 1);
-      if (config_.input_feeding && t > 0) {
-        Mat<Real> d_feed = step_view(d_O, t - 1, B);
-        d_feed += dx.rows(E_, E_ + H_ - 1);
+      w.d_c = d_combine.rows(0, H_ - 1);
+      w.d_s = d_combine.rows(H_, 2 * H_ - 1);
+      attention_->backward(p, enc.keys, w.attn[t], w.d_c, nullptr, w.d_s, w.attn_grad);
+      decoder_steps_->step_backward(p, t, &w.d_s, w.dx, w.rnn);
+      if (sampling) d_e += w.dx.rows(0, E_ - 1);
+      if (feeding && t > 0) {
+        Mat<Real> d_feed = step_view(w.d_O, t - 1, B);
+        if (sampling)
+          d_feed += w.dx.rows(E_, E_ + H_ - 1);
+        else
+          d_feed += w.dx;
       }
     }
   }
-  Mat<Real> d_embedded(E_, T * B, arma::fill::zeros);
+  decoder_steps_->finish_backward(p, w.rnn, sampling ? nullptr : &w.d_embedded_dropped,
+                                  &w.d_initial);
+  if (outputs_in_loop) output_proj_->backward(p, w.combine_in, w.d_pre, nullptr);  // ∂W once
+  w.d_embedded.zeros(E_, T * B);
   for (uword t = 0; t < T; ++t) {
-    Mat<Real> d_in = step_view(d_embedded, t, B);
-    embed_dropout_.backward(step_view(d_embedded_dropped, t, B), embed_dropouts[t], d_in);
+    Mat<Real> d_in = step_view(w.d_embedded, t, B);
+    embed_dropout_.backward(step_view(w.d_embedded_dropped, t, B), w.embed_dropouts[t], d_in);
   }
-  tgt_embed_->backward(p, inputs, d_embedded);
+  tgt_embed_->backward(p, w.inputs, w.d_embedded);
 
   // Attention memory, bridge, encoder.
-  Mat<Real> d_memory(H_, enc.outputs.n_cols, arma::fill::zeros);
-  if (attention_) attention_->precompute_backward(p, enc.keys, attention_grad, d_memory);
+  w.d_memory.zeros(H_, enc.outputs.n_cols);
+  if (attention_) attention_->precompute_backward(p, enc.keys, w.attn_grad, w.d_memory);
   std::vector<RnnState<Real>> d_final =
       zero_states<Real>(encoder_->num_layers(), H_, B, lstm);
-  const std::vector<RnnState<Real>>& d_initial = d_states[0];
+  const std::vector<RnnState<Real>>& d_initial = w.d_initial;
   if (config_.bridge == "copy") {
     for (uword l = 0; l < d_initial.size(); ++l) {
       const uword to = d_final.size() == d_initial.size() ? l : d_final.size() - 1;
@@ -409,12 +514,12 @@ LossStats RnnSeq2Seq<Real>::forward_backward(const Batch& batch, const LossOptio
     tanh_backward(enc.bridge_out, d_out, d_bridge_pre);
     bridge_->backward(p, enc.final_states.back().h, d_bridge_pre, &d_final.back().h);
   }
-  Mat<Real> d_src_dropped(E_, enc.embedded.n_cols, arma::fill::zeros);
-  encoder_->backward(p, enc.embedded_dropped, enc.rnn, &d_memory, &d_final, &d_src_dropped,
+  w.d_src_dropped.zeros(E_, enc.embedded.n_cols);
+  encoder_->backward(p, enc.embedded_dropped, enc.rnn, &w.d_memory, &d_final, &w.d_src_dropped,
                      nullptr);
-  Mat<Real> d_src(E_, enc.embedded.n_cols, arma::fill::zeros);
-  embed_dropout_.backward(d_src_dropped, enc.embed_dropout, d_src);
-  src_embed_->backward(p, enc.src, d_src);
+  w.d_src.zeros(E_, enc.embedded.n_cols);
+  embed_dropout_.backward(w.d_src_dropped, enc.embed_dropout, w.d_src);
+  src_embed_->backward(p, enc.src, w.d_src);
   return stats;
 }
 

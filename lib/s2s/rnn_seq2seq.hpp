@@ -25,14 +25,19 @@
 // decoder.attention.*, decoder.output_proj.* (bahdanau) or decoder.attention_combine.weight
 // (dot, luong-*), decoder.output.weight/bias.
 //
-// Training runs the decoder step by step (the attention variants need it), with the output
-// layer and the loss batched over all T·B positions in one GEMM each.
+// Training runs the decoder step by step (the attention variants need it) with DecoderRnn
+// (decoder_rnn.hpp): the embedding half of the decoder's input projection and every weight
+// gradient are one GEMM over all T·B positions, as are the output layer and the loss, and the
+// output projection W_o / W_c whenever o_t does not feed the next step (no input feeding, no
+// scheduled sampling). Its buffers live in a workspace kept across batches (no allocation once
+// the largest batch shape has been seen).
 #include <memory>
 #include <string>
 
 #include "s2s/attention.hpp"
 #include "s2s/config.hpp"
 #include "s2s/cross_entropy.hpp"
+#include "s2s/decoder_rnn.hpp"
 #include "s2s/dropout.hpp"
 #include "s2s/embedding.hpp"
 #include "s2s/linear.hpp"
@@ -71,6 +76,7 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
   struct EncoderCache;
   struct StepCache;
   struct RnnDecodeState;
+  struct TrainWorkspace;
 
   // Encoder + bridge + attention keys for a source batch.
   void encode_batch(const std::vector<Index>& src, const std::vector<uword>& lengths, uword steps,
@@ -94,12 +100,14 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
 
   std::unique_ptr<Embedding<Real>> src_embed_, tgt_embed_;
   std::unique_ptr<RnnStack<Real>> encoder_, decoder_;
+  std::unique_ptr<DecoderRnn<Real>> decoder_steps_;  // decoder_ in teacher-forced training
   std::unique_ptr<Linear<Real>> bridge_;           // tanh bridge
   std::unique_ptr<Attention<Real>> attention_;     // null for none
   std::unique_ptr<Linear<Real>> output_proj_;      // bahdanau: W_o, b_o; luong: W_c (no bias)
   ParamId out_weight_, out_bias_;                  // out_weight_ unused when tied
   Dropout<Real> embed_dropout_, dropout_;
   std::unique_ptr<ParameterStore<Real>> params_;
+  std::unique_ptr<TrainWorkspace> work_;           // forward_backward's buffers
 };
 
 }  // namespace s2s
