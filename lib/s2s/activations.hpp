@@ -15,6 +15,18 @@
 #include <cstdint>
 #include <cstring>
 
+// S2S_VECTOR_CLONES on a hot elementwise loop: GCC compiles it three times, for AVX-512F, AVX2
+// and the x86-64 baseline, and the loader picks one for the CPU (function multiversioning). ISA
+// flags only, no arch=: GCC inlines the activation functions only into callers of the same arch.
+// The library itself is built for the baseline (no -march=native: binaries must run on any
+// x86-64), where these loops run 4 floats wide; AVX-512 runs them 16 wide.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define S2S_VECTOR_CLONES \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define S2S_VECTOR_CLONES
+#endif
+
 namespace s2s::activation {
 
 namespace detail {

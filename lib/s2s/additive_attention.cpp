@@ -19,6 +19,30 @@ uword checked_hidden_size(const AttentionConfig& config) {
 
 bool is_bahdanau(const AttentionConfig& config) { return config.type == "bahdanau"; }
 
+// u_j = tanh(k_j + ws) for the n positions of one sequence: k, u (A × n), ws (A).
+// activation::tanh is vectorised for float (libm's tanhf was a quarter of a training step).
+template <typename Real>
+S2S_VECTOR_CLONES void hidden_forward(uword rows, uword n, const Real* k, const Real* ws,
+                                      Real* u) {
+  for (uword j = 0; j < n; ++j)
+    for (uword i = 0; i < rows; ++i) u[j * rows + i] = activation::tanh(k[j * rows + i] + ws[i]);
+}
+
+// ∂pre_j = ē_j v ⊙ (1 − u_j²), added to ∂k_j and to ∂ws (A).
+template <typename Real>
+S2S_VECTOR_CLONES void hidden_backward(uword rows, uword n, const Real* u, const Real* d_e,
+                                       const Real* v, Real* d_k, Real* d_ws) {
+  for (uword j = 0; j < n; ++j) {
+    const Real d_ej = d_e[j];
+    for (uword i = 0; i < rows; ++i) {
+      const Real u_ij = u[j * rows + i];
+      const Real d_pre = d_ej * v[i] * (Real(1) - u_ij * u_ij);
+      d_k[j * rows + i] += d_pre;
+      d_ws[i] += d_pre;
+    }
+  }
+}
+
 }  // namespace
 
 template <typename Real>
@@ -91,9 +115,7 @@ void AdditiveAttention<Real>::forward(const ParameterStore<Real>& params,
     const Real* k = keys.keys.colptr(b * steps);  // (A × n) block
     const Real* ws = cache.proj_query.colptr(b);  // (A)
     Real* u = cache.hidden.colptr(b * steps);     // (A × n) block
-    // activation::tanh: vectorised for float (libm's tanhf was a quarter of a training step).
-    for (uword j = 0; j < n; ++j)
-      for (uword i = 0; i < rows; ++i) u[j * rows + i] = activation::tanh(k[j * rows + i] + ws[i]);
+    hidden_forward(rows, n, k, ws, u);
     Mat<Real> e(cache.weights.colptr(b), n, 1, false, true);
     e = attention_core::columns(cache.hidden, b * steps, n).t() * v;  // (n × 1) = Uᵀ v
   }
@@ -127,15 +149,7 @@ void AdditiveAttention<Real>::backward(ParameterStore<Real>& params,
     const Real* u = cache.hidden.colptr(b * steps);
     Real* d_k = grad.d_keys.colptr(b * steps);
     Real* d_ws = grad.d_proj_query.colptr(b);
-    for (uword j = 0; j < n; ++j) {
-      const Real d_ej = d_e[j];
-      for (uword i = 0; i < rows; ++i) {
-        const Real u_ij = u[j * rows + i];
-        const Real d_pre = d_ej * v[i] * (Real(1) - u_ij * u_ij);
-        d_k[j * rows + i] += d_pre;
-        d_ws[i] += d_pre;
-      }
-    }
+    hidden_backward(rows, n, u, d_e.memptr(), v, d_k, d_ws);
   }
   query_proj_.backward(params, cache.query, grad.d_proj_query, &d_query);
 }

@@ -7,6 +7,7 @@ namespace s2s {
 using activation::sigmoid;
 
 template <typename Real>
+S2S_VECTOR_CLONES
 void LstmKernel<Real>::forward(uword hidden, const Real* gx, const Real* gh, const Real* b_ih,
                                const Real* b_hh, const Real* /*h_prev*/, const Real* c_prev,
                                Real* h_new, Real* c_new, Real* cache) {
@@ -29,6 +30,7 @@ void LstmKernel<Real>::forward(uword hidden, const Real* gx, const Real* gh, con
 }
 
 template <typename Real>
+S2S_VECTOR_CLONES
 void LstmKernel<Real>::backward(uword hidden, const Real* cache, const Real* /*h_prev*/,
                                 const Real* c_prev, const Real* dh, const Real* dc, Real* dgx,
                                 Real* dgh, Real* dh_prev, Real* dc_prev) {

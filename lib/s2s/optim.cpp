@@ -1,5 +1,7 @@
 #include "s2s/optim.hpp"
 
+#include "s2s/activations.hpp"  // S2S_VECTOR_CLONES
+
 #include <cmath>
 #include <stdexcept>
 
@@ -125,21 +127,16 @@ Adam<Real>::Adam(const OptimizerConfig& config, bool decoupled_weight_decay)
                                 std::to_string(weight_decay_));
 }
 
+namespace {
+
+// One Adam step over n parameters (Kingma & Ba, with PyTorch's placement of eps), written once
+// for every vector width (S2S_VECTOR_CLONES; a virtual function cannot be multiversioned).
 template <typename Real>
-void Adam<Real>::update(Real* values, const Real* grads, uword n, double lr) {
-  const double t = static_cast<double>(this->step_count());
-  const Real beta1 = static_cast<Real>(beta1_);
-  const Real beta2 = static_cast<Real>(beta2_);
-  const Real one_minus_beta1 = static_cast<Real>(1.0 - beta1_);
-  const Real one_minus_beta2 = static_cast<Real>(1.0 - beta2_);
-  const Real step_size = static_cast<Real>(lr / (1.0 - std::pow(beta1_, t)));
-  const Real bias_correction2_sqrt = static_cast<Real>(std::sqrt(1.0 - std::pow(beta2_, t)));
-  const Real eps = static_cast<Real>(eps_);
-  // Adam adds λθ to the gradient; AdamW shrinks θ by (1 − ηλ) first. The unused one is a no-op.
-  const Real coupled_decay = static_cast<Real>(decoupled_ ? 0.0 : weight_decay_);
-  const Real shrink = static_cast<Real>(decoupled_ ? 1.0 - lr * weight_decay_ : 1.0);
-  Real* m = this->buffer("exp_avg");
-  Real* v = this->buffer("exp_avg_sq");
+S2S_VECTOR_CLONES void adam_step(Real* values, const Real* grads, Real* m, Real* v, uword n,
+                                 Real beta1, Real beta2, Real one_minus_beta1,
+                                 Real one_minus_beta2, Real step_size,
+                                 Real bias_correction2_sqrt, Real eps, Real coupled_decay,
+                                 Real shrink) {
   for (uword i = 0; i < n; ++i) {
     const Real g = grads[i] + coupled_decay * values[i];
     values[i] *= shrink;
@@ -148,6 +145,22 @@ void Adam<Real>::update(Real* values, const Real* grads, uword n, double lr) {
     const Real denom = std::sqrt(v[i]) / bias_correction2_sqrt + eps;
     values[i] -= step_size * (m[i] / denom);
   }
+}
+
+}  // namespace
+
+template <typename Real>
+void Adam<Real>::update(Real* values, const Real* grads, uword n, double lr) {
+  const double t = static_cast<double>(this->step_count());
+  const Real step_size = static_cast<Real>(lr / (1.0 - std::pow(beta1_, t)));
+  const Real bias_correction2_sqrt = static_cast<Real>(std::sqrt(1.0 - std::pow(beta2_, t)));
+  // Adam adds λθ to the gradient; AdamW shrinks θ by (1 − ηλ) first. The unused one is a no-op.
+  const Real coupled_decay = static_cast<Real>(decoupled_ ? 0.0 : weight_decay_);
+  const Real shrink = static_cast<Real>(decoupled_ ? 1.0 - lr * weight_decay_ : 1.0);
+  adam_step(values, grads, this->buffer("exp_avg"), this->buffer("exp_avg_sq"), n,
+            static_cast<Real>(beta1_), static_cast<Real>(beta2_),
+            static_cast<Real>(1.0 - beta1_), static_cast<Real>(1.0 - beta2_), step_size,
+            bias_correction2_sqrt, static_cast<Real>(eps_), coupled_decay, shrink);
 }
 
 // ---- factory ----

@@ -51,7 +51,7 @@ struct RnnSeq2Seq<Real>::RnnDecodeState : DecodeState {
 namespace {
 
 template <typename Real>
-void tanh_inplace(Mat<Real>& m) {
+S2S_VECTOR_CLONES void tanh_inplace(Mat<Real>& m) {
   Real* p = m.memptr();
   for (uword i = 0; i < m.n_elem; ++i) p[i] = activation::tanh(p[i]);
 }
