@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "s2s/activations.hpp"  // S2S_VECTOR_CLONES
 #include "s2s/additive_attention.hpp"
 #include "s2s/dot_attention.hpp"
 #include "s2s/local_attention.hpp"
@@ -25,6 +26,18 @@ std::string shape(uword rows, uword cols) {
 // The shared core.
 
 namespace attention_core {
+
+// out (rows × n, contiguous) += scale · x yᵀ, a rank-1 update. A loop, not a GEMM call: with
+// one inner dimension the call and packing cost more than the arithmetic (B·T calls a batch).
+template <typename Real>
+S2S_VECTOR_CLONES void add_outer(Real scale, const Real* x, const Real* y, uword rows, uword n,
+                                 Real* out) {
+  for (uword j = 0; j < n; ++j) {
+    const Real yj = scale * y[j];
+    Real* col = out + j * rows;
+    for (uword i = 0; i < rows; ++i) col[i] += x[i] * yj;
+  }
+}
 
 template <typename Real>
 void to_batch_major(const Mat<Real>& x, uword batch, uword steps, Mat<Real>& out) {
@@ -73,8 +86,8 @@ void dot_scores_backward(const Mat<Real>& keys, const Mat<Real>& queries, const 
     const Mat<Real> de(const_cast<Real*>(d_scores.colptr(b)) + begin[b], n, 1, false, true);
     Mat<Real> dq = columns(d_queries, b, 1);
     Mat<Real> dk = columns(d_keys, b * steps + begin[b], n);
-    dq += scale * k * de;      // GEMV
-    dk += scale * q * de.t();  // rank-1 update
+    dq += scale * k * de;  // GEMV
+    add_outer(scale, q.memptr(), de.memptr(), k.n_rows, n, dk.memptr());
   }
 }
 
@@ -149,7 +162,7 @@ void weighted_sum_backward(const Mat<Real>& values, const Mat<Real>& weights,
     const Mat<Real> dc = columns(d_context, b, 1);  // (H × 1)
     Mat<Real> dv = columns(d_values, b * steps + begin[b], n);
     da += v.t() * dc;  // GEMV
-    dv += dc * a.t();  // rank-1 update
+    add_outer(Real(1), dc.memptr(), a.memptr(), v.n_rows, n, dv.memptr());
   }
 }
 
