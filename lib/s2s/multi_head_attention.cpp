@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/activations.hpp"  // S2S_VECTOR_CLONES
 #include "s2s/attention.hpp"
 
 namespace s2s {
@@ -14,6 +15,60 @@ using attention_core::columns;
 
 std::string shape(uword rows, uword cols) {
   return "(" + std::to_string(rows) + " x " + std::to_string(cols) + ")";
+}
+
+// The per-(head, sequence) products, (d_h × S) and (d_h × T) blocks with S, T of a few dozen:
+// plain loops, because a BLAS call per block (6 per block, H·B blocks per layer) costs more in
+// call and packing overhead than its few thousand multiply-adds. Column-major, contiguous.
+// out (m × n) = aᵀ b,  a (k × m), b (k × n)
+template <typename Real>
+S2S_VECTOR_CLONES void small_at_b(const Real* a, const Real* b, uword k, uword m, uword n,
+                                  Real* out) {
+  for (uword j = 0; j < n; ++j)
+    for (uword i = 0; i < m; ++i) {
+      const Real* ai = a + i * k;
+      const Real* bj = b + j * k;
+      // 16 partial sums in a fixed order: vectorisable (no -ffast-math needed), and the same
+      // result on every vector width.
+      constexpr uword kLanes = 16;
+      Real lanes[kLanes] = {};
+      uword r = 0;
+      for (; r + kLanes <= k; r += kLanes)
+        for (uword l = 0; l < kLanes; ++l) lanes[l] += ai[r + l] * bj[r + l];
+      Real sum = 0;
+      for (uword l = 0; l < kLanes; ++l) sum += lanes[l];
+      for (; r < k; ++r) sum += ai[r] * bj[r];
+      out[j * m + i] = sum;
+    }
+}
+
+// out (k × n) = a b,  a (k × m), b (m × n)
+template <typename Real>
+S2S_VECTOR_CLONES void small_a_b(const Real* a, const Real* b, uword k, uword m, uword n,
+                                 Real* out) {
+  for (uword j = 0; j < n; ++j) {
+    Real* oj = out + j * k;
+    std::fill(oj, oj + k, Real(0));
+    for (uword i = 0; i < m; ++i) {
+      const Real bij = b[j * m + i];
+      const Real* ai = a + i * k;
+      for (uword r = 0; r < k; ++r) oj[r] += ai[r] * bij;
+    }
+  }
+}
+
+// out (k × m) += a bᵀ,  a (k × n), b (m × n)
+template <typename Real>
+S2S_VECTOR_CLONES void small_add_a_bt(const Real* a, const Real* b, uword k, uword m, uword n,
+                                      Real* out) {
+  for (uword j = 0; j < n; ++j) {
+    const Real* aj = a + j * k;
+    for (uword i = 0; i < m; ++i) {
+      const Real bij = b[j * m + i];
+      Real* oi = out + i * k;
+      for (uword r = 0; r < k; ++r) oi[r] += aj[r] * bij;
+    }
+  }
 }
 
 // out (d_h × L·H·B, head blocks) = scale · x (D × L·B, time-major):
@@ -200,7 +255,7 @@ void MultiHeadAttention<Real>::forward(const ParameterStore<Real>& params, const
     const Mat<Real> K = columns(memory.keys, block * S, S);      // (d_h × S)
     const Mat<Real> Q = columns(cache.queries, block * T, T);    // (d_h × T)
     Mat<Real> E = columns(cache.weights, block * T, T);          // (S × T)
-    E = K.t() * Q;
+    small_at_b(K.memptr(), Q.memptr(), dh, S, T, E.memptr());    // E = Kᵀ Q
     if (!position_bias_) continue;
     const uword h = block / B;
     for (uword t = 0; t < T; ++t)
@@ -220,7 +275,7 @@ void MultiHeadAttention<Real>::forward(const ParameterStore<Real>& params, const
     const Mat<Real> V = columns(memory.values, block * S, S);    // (d_h × S)
     const Mat<Real> A = columns(applied, block * T, T);          // (S × T)
     Mat<Real> C = columns(context_heads, block * T, T);          // (d_h × T)
-    C = V * A;
+    small_a_b(V.memptr(), A.memptr(), dh, S, T, C.memptr());     // C = V A
   }
   cache.context.set_size(d_model_, T * B);
   merge_heads(context_heads, B, T, H, Real(1), cache.context);
@@ -257,8 +312,8 @@ void MultiHeadAttention<Real>::backward(ParameterStore<Real>& params, const Mat<
     const Mat<Real> dC = columns(d_context_heads, block * T, T);
     Mat<Real> dA = columns(d_dropped, block * T, T);
     Mat<Real> dV = columns(grad.d_values, block * S, S);
-    dA = V.t() * dC;   // (S × T)
-    dV += dC * A.t();  // (d_h × S)
+    small_at_b(V.memptr(), dC.memptr(), dh, S, T, dA.memptr());      // dA = Vᵀ dC (S × T)
+    small_add_a_bt(dC.memptr(), A.memptr(), dh, S, T, dV.memptr());  // dV += dC Aᵀ (d_h × S)
   }
   const Mat<Real>* d_weights = &d_dropped;  // ∂A
   Mat<Real> d_undropped;
@@ -283,8 +338,8 @@ void MultiHeadAttention<Real>::backward(ParameterStore<Real>& params, const Mat<
     const Mat<Real> dE = columns(d_scores, block * T, T);
     Mat<Real> dQ = columns(d_queries, block * T, T);
     Mat<Real> dK = columns(grad.d_keys, block * S, S);
-    dQ = K * dE;        // (d_h × T)
-    dK += Q * dE.t();   // (d_h × S)
+    small_a_b(K.memptr(), dE.memptr(), dh, S, T, dQ.memptr());       // dQ = K dE (d_h × T)
+    small_add_a_bt(Q.memptr(), dE.memptr(), dh, S, T, dK.memptr());  // dK += Q dEᵀ (d_h × S)
   }
   Mat<Real> d_projected(d_model_, T * B);  // ∂(W_q x + b_q)
   merge_heads(d_queries, B, T, H, scale_, d_projected);
