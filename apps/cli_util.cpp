@@ -1,6 +1,10 @@
 #include "cli_util.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
+
+#include "s2s/blas_setup.hpp"
 
 namespace po = boost::program_options;
 
@@ -30,7 +34,15 @@ void DecodeFlags::add_to(po::options_description& opts) {
       ("beam", po::value<int>(&beam)->default_value(0), "beam width (0: the model's decode.beam_size; 1: greedy)")
       ("length-penalty", po::value<double>(&length_penalty)->default_value(-1), "GNMT length penalty alpha (< 0: the model's decode.length_penalty)")
       ("nbest", po::value<int>(&nbest)->default_value(1), "hypotheses per input (<= beam)")
-      ("batch-size", po::value<int>(&batch_size)->default_value(64), "sentences decoded together");
+      ("batch-size", po::value<int>(&batch_size)->default_value(64), "sentences decoded together")
+      ("workers", po::value<int>(&workers)->default_value(0), "threads decoding whole batches concurrently (0: one per core); the output is the same for any number");
+}
+
+std::unique_ptr<WorkerPool> make_decoding_pool(int workers) {
+  if (workers < 0) throw UsageError("--workers must be >= 0");
+  if (workers == 0) workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (workers > 1) set_blas_num_threads(1);
+  return std::make_unique<WorkerPool>(workers);
 }
 
 DecodeOptions DecodeFlags::resolve(const DecodeConfig& config) const {

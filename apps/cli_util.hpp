@@ -2,6 +2,7 @@
 // Small helpers shared by the subcommands.
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -27,9 +28,14 @@ struct DecodeFlags {
   double length_penalty = -1;  // < 0: the config's
   int nbest = 1;
   int batch_size = 64;
+  int workers = 0;             // 0: one per core
   void add_to(boost::program_options::options_description& opts);
   DecodeOptions resolve(const DecodeConfig& config) const;
 };
+
+// Threads that decode whole batches concurrently (decode_batches in decoding.hpp): `workers`
+// of them, 0 meaning one per core. With more than one, BLAS is set to one thread.
+std::unique_ptr<WorkerPool> make_decoding_pool(int workers);
 
 void print_metrics(std::ostream& out, const EvalMetrics& m, bool json);
 

@@ -38,9 +38,10 @@ int run_evaluate(const Args& args) {
   const EvalData data = read_eval_data(source, refs);
   std::vector<std::vector<Index>> sources;
   for (const auto& s : data.sources) sources.push_back(loaded.codec.encode_source(s));
+  const auto pool = make_decoding_pool(flags.workers);
   const auto translations =
-      translate(*loaded.model, sources, loaded.codec.target_vocab,
-                *loaded.codec.target_tokenizer, options, static_cast<uword>(flags.batch_size));
+      translate(*loaded.model, sources, loaded.codec.target_vocab, *loaded.codec.target_tokenizer,
+                options, static_cast<uword>(flags.batch_size), pool.get());
   std::vector<std::string> hyps;
   for (const auto& t : translations) hyps.push_back(t.text);
   if (!output.empty()) {

@@ -37,8 +37,9 @@ void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Co
   std::vector<std::vector<Index>> sources;
   for (const auto& s : test.sources) sources.push_back(codec.encode_source(s));
   DecodeFlags flags;
-  const auto translations = translate(model, sources, codec.target_vocab,
-                                      *codec.target_tokenizer, flags.resolve(config.decode));
+  WorkerPool pool(config.train.workers);  // BLAS threads as training had them
+  const auto translations = translate(model, sources, codec.target_vocab, *codec.target_tokenizer,
+                                      flags.resolve(config.decode), flags.batch_size, &pool);
   std::vector<std::string> hyps;
   for (const auto& t : translations) hyps.push_back(t.text);
   const EvalMetrics m = score_all(hyps, test.references);
@@ -125,7 +126,12 @@ int run_train(const Args& args) {
     ConfigSchema schema(copy);
     write_file_atomically(dir + "/config.ini", schema.to_ini());
   }
-  if (config.train.threads > 0) set_blas_num_threads(config.train.threads);
+  // Worker threads (train.workers) each run single-threaded BLAS unless train.threads says
+  // otherwise: two levels of threads on the same cores only wait for each other.
+  if (config.train.threads > 0)
+    set_blas_num_threads(config.train.threads);
+  else if (config.train.workers > 1)
+    set_blas_num_threads(1);
 
   // Rank 0 builds the vocabularies (and SentencePiece models) and writes them; then the others
   // load them, so every rank maps text to the same ids.

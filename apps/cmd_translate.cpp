@@ -175,6 +175,7 @@ int run_translate(const Args& args) {
     if (!attention_file) throw std::runtime_error(attention_out + ": cannot write");
   }
 
+  const auto pool = make_decoding_pool(flags.workers);
   LineReader reader(fd);
   std::vector<std::string> lines;
   std::size_t line_number = 0;
@@ -190,7 +191,7 @@ int run_translate(const Args& args) {
     std::vector<Translation> translations(lines.size());
     if (!sources.empty()) {
       auto done = translate(*loaded.model, sources, codec.target_vocab, *codec.target_tokenizer,
-                            options, static_cast<uword>(flags.batch_size));
+                            options, static_cast<uword>(flags.batch_size), pool.get());
       for (std::size_t k = 0; k < non_empty.size(); ++k)
         translations[non_empty[k]] = std::move(done[k]);
     }

@@ -104,7 +104,8 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.early_stopping_metric", &t.early_stopping_metric, "metric for best checkpoint and early stopping: loss | per | wer | acc | bleu | chrf");
   add("train.patience", &t.patience, "stop after this many validations without improvement (0: never)");
   add("train.log_every", &t.log_every, "log a line every N steps");
-  add("train.threads", &t.threads, "BLAS threads (0: OpenBLAS default)");
+  add("train.threads", &t.threads, "BLAS threads (0: OpenBLAS default, or 1 when train.workers > 1)");
+  add("train.workers", &t.workers, "worker threads that split each batch, each with single-threaded BLAS (1: none); results are reproducible for a fixed count");
   add("train.output_dir", &t.output_dir, "model directory: config, vocabularies, checkpoints, logs");
 
   auto& k = c.decode;

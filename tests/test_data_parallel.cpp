@@ -115,3 +115,47 @@ TEST_CASE("A single-process Communicator is rank 0 of 1 and its collectives chan
   // Without an active DistributedSession the world is this process alone, MPI build or not.
   CHECK(Communicator::world().size() == 1);
 }
+
+TEST_CASE("Worker threads' summed shard gradients equal the batch's gradient, run after run",
+          "[data_parallel][workers]") {
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  const int W = GENERATE(2, 3);
+  INFO(type << ", " << W << " workers");
+  const ModelConfig config = tiny_model(type);
+  auto model = make_model<float>(config, 8, 8);
+  Rng rng(3);
+  model->init(rng);
+  const Batch batch = make_batch(tiny_pairs(), {0, 1, 2, 3, 4, 5, 6});
+  LossOptions options;
+  options.label_smoothing = 0.1;
+
+  model->params().zero_grad();
+  const LossStats whole = model->forward_backward(batch, options, true, true, rng);
+  const arma::fvec expected = model->params().grads();
+
+  std::vector<Rng> rngs;
+  for (int w = 1; w < W; ++w) rngs.emplace_back(100 + w);
+  GradientWorkers workers([&] { return make_model<float>(config, 8, 8); }, std::move(rngs));
+  REQUIRE(workers.size() == W);
+  auto threaded = [&](const LossStats& expected_stats) {
+    model->params().zero_grad();
+    const LossStats s =
+        data_parallel_forward_backward(*model, batch, options, Communicator{}, rng, &workers);
+    CHECK(s.loss == Approx(expected_stats.loss).epsilon(1e-5));
+    CHECK(s.tokens == expected_stats.tokens);
+    return arma::fvec(model->params().grads());
+  };
+  const arma::fvec first = threaded(whole);
+  const double relative = arma::norm(first - expected) / arma::norm(expected);
+  INFO("relative difference " << relative);
+  CHECK(arma::norm(expected) > 0);
+  CHECK(relative < 1e-5);
+  // The replicas' parameters follow the model's: change the model, and the gradient changes.
+  CHECK(arma::approx_equal(threaded(whole), first, "absdiff", 0.0f));  // same W: bit for bit
+  model->params().values() *= 1.5f;
+  model->params().zero_grad();
+  const LossStats scaled_whole = model->forward_backward(batch, options, true, true, rng);
+  const arma::fvec scaled_expected = model->params().grads();
+  const arma::fvec scaled = threaded(scaled_whole);
+  CHECK(arma::norm(scaled - scaled_expected) / arma::norm(scaled_expected) < 1e-5);
+}

@@ -121,6 +121,42 @@ TEST_CASE("The same config and seed give the same log and parameters", "[train][
   CHECK(deterministic_log(dir.file("three") + "/train_log.jsonl") != log);
 }
 
+TEST_CASE("Training on worker threads is reproducible and resumes bit for bit",
+          "[train][cli][workers]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 60);
+  const std::vector<std::string> two_workers = {"--train.workers", "2"};
+  auto train = [&](const std::string& out, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"train", "--config", config, "--quiet",
+                                     "--train.output_dir", dir.file(out)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CliResult r = run_cli(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  };
+  train("one", two_workers);
+  train("two", two_workers);
+  require_same_parameters(dir.file("one") + "/last.ckpt", dir.file("two") + "/last.ckpt");
+  const std::string log = deterministic_log(dir.file("one") + "/train_log.jsonl");
+  CHECK(log == deterministic_log(dir.file("two") + "/train_log.jsonl"));
+
+  // 30 steps, then resumed to 60: worker 1's dropout RNG must come back from last.ckpt.
+  std::vector<std::string> short_run = two_workers;
+  short_run.insert(short_run.end(), {"--train.max_steps", "30"});
+  train("resumed", short_run);
+  CHECK(load_checkpoint(dir.file("resumed") + "/last.ckpt").texts.count("rng.worker1") == 1);
+  CliResult resumed =
+      run_cli({"train", "--resume", dir.file("resumed"), "--quiet", "--train.max_steps", "60"});
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  require_same_parameters(dir.file("one") + "/last.ckpt", dir.file("resumed") + "/last.ckpt");
+  CHECK(log == deterministic_log(dir.file("resumed") + "/train_log.jsonl"));
+
+  // One worker draws other dropout masks: a different run (so the comparisons above can fail).
+  train("single", {});
+  CHECK(deterministic_log(dir.file("single") + "/train_log.jsonl") != log);
+}
+
 TEST_CASE("A trained model translates stdin and evaluates a reference file", "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 30);
@@ -221,6 +257,7 @@ TEST_CASE("Bad input to train, translate and evaluate gets one line and a non-ze
        "train.patience needs a dev set"},
       {{"train", "--config", config, "--data.train", dir.file("nope.tsv")}, "nope.tsv"},
       {{"train", "--resume", dir.file("nothing")}, "nothing to resume"},
+      {{"train", "--config", config, "--train.workers", "0"}, "train.workers must be between 1"},
       {{"translate"}, "--model DIR is required"},
       {{"translate", "--model", dir.file("nothing")}, "no such model directory"},
       {{"evaluate", "--model", dir.file("nothing"), "--src", config}, "no such model directory"},

@@ -56,11 +56,11 @@ def blas_info():
             "openblas_threads": lib.openblas_get_num_threads()}
 
 
-def set_threads(n):
+def set_threads(n, blas_threads=None):
     torch.set_num_threads(n)
     lib = openblas()
     if lib is not None:
-        lib.openblas_set_num_threads(n)
+        lib.openblas_set_num_threads(n if blas_threads is None else blas_threads)
 
 
 def current_rss_mb():
@@ -118,6 +118,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="directory", required=True)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="OpenBLAS threads when not --threads (e.g. 1: ATen's OpenMP pool "
+                        "alone is parallel, the OpenBLAS calls are single-threaded)")
     parser.add_argument("--beams", default="1,5")
     parser.add_argument("--no-train", action="store_true")
     parser.add_argument("--no-decode", action="store_true")
@@ -125,7 +128,7 @@ def main():
     parser.add_argument("--info", action="store_true", help="print the BLAS/torch config and exit")
     args = parser.parse_args()
     base_rss = current_rss_mb()
-    set_threads(args.threads)
+    set_threads(args.threads, args.blas_threads)
     if args.info:
         print(json.dumps({"side": "torch", "event": "info", "torch": torch.__version__,
                           "torch_threads": torch.get_num_threads(),
@@ -140,9 +143,13 @@ def main():
     torch.manual_seed(int(meta["seed"]))
     model = torch_models.make_model(name, int(meta["src_vocab"]), int(meta["tgt_vocab"]))
 
+    blas_threads = args.threads if args.blas_threads is None else args.blas_threads
+    setting = f"{args.threads} ATen + {blas_threads} BLAS"
+
     def emit(metric, value, **extra):
         print(json.dumps({"side": "torch", "model": name, "suite": suite,
-                          "src_len": int(meta["src_len"]), "threads": args.threads,
+                          "src_len": int(meta["src_len"]),
+                          "threads": max(args.threads, blas_threads), "setting": setting,
                           "metric": metric, "value": value, **extra}), flush=True)
 
     emit("parameters", sum(p.numel() for p in model.parameters()))

@@ -11,7 +11,10 @@
 //                     target input ids (T·B), target output ids (T·B)
 //       params.bin    the flat parameter buffer, float32 (params.hpp layout)
 //       params.txt    per parameter "name rows cols offset"; each is column-major (rows × cols)
-//   bench_train --from DIR --threads T [--beams 1,5] [--no-train] [--no-decode]
+//   bench_train --from DIR --threads T [--workers W] [--beams 1,5] [--no-train] [--no-decode]
+//     (--workers W > 1: W worker threads with single-threaded BLAS instead of T BLAS threads:
+//     decoding takes whole batches in turn, decode_batches; training splits each batch over the
+//     workers, data_parallel.hpp's GradientWorkers, as `s2s train` with train.workers = W)
 //     loads DIR and measures, in this order: the eval-mode loss of batch 0 (the consistency
 //     check), decoding words/s for every beam width (lib/s2s/decoding.hpp; beam 1 = greedy; one
 //     untimed greedy warm-up batch first), training target tokens/s (zero_grad, forward_backward,
@@ -55,6 +58,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -63,6 +67,7 @@
 #include "s2s/batching.hpp"
 #include "s2s/blas_setup.hpp"
 #include "s2s/config.hpp"
+#include "s2s/data_parallel.hpp"
 #include "s2s/decoding.hpp"
 #include "s2s/model_factory.hpp"
 #include "s2s/optim.hpp"
@@ -80,7 +85,7 @@ constexpr double kClipNorm = 5.0;
 
 struct Options {
   std::string model, data, export_dir, from_dir;
-  int batches = 20, batch_size = 64, threads = 1, src_len = 0, pretrain = 0;
+  int batches = 20, batch_size = 64, threads = 1, workers = 1, src_len = 0, pretrain = 0;
   int src_vocab = 31, tgt_vocab = 43;
   std::uint64_t seed = 1;
   std::vector<uword> beams{1, 5};
@@ -91,7 +96,8 @@ const char* kUsage =
     "usage: bench_train --export DIR --model gru-bahdanau|lstm-luong|transformer\n"
     "                   (--data FILE.tsv | --src-len L) [--batches N] [--batch-size B]\n"
     "                   [--pretrain K] [--threads T] [--seed S] [--src-vocab V] [--tgt-vocab V]\n"
-    "       bench_train --from DIR [--threads T] [--beams 1,5] [--no-train] [--no-decode]\n";
+    "       bench_train --from DIR [--threads T | --workers W] [--beams 1,5] [--no-train]\n"
+    "                   [--no-decode]\n";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -286,11 +292,18 @@ std::vector<Batch> synthetic_batches(const Options& o) {
 // ---------------------------------------------------------------------------------------------
 // Measurements
 
-void train_step(Model& model, s2s::Optimizer<float>& optimizer, const Batch& batch, s2s::Rng& rng) {
+// The trainer's step; with workers, each batch is split over their threads.
+void train_step(Model& model, s2s::Optimizer<float>& optimizer, const Batch& batch, s2s::Rng& rng,
+                s2s::GradientWorkers* workers = nullptr) {
   model.params().zero_grad();
-  model.forward_backward(batch, s2s::LossOptions{}, true, true, rng);
-  s2s::clip_grad_norm(model.params().grads(), kClipNorm);
-  optimizer.step(model.params(), kLearningRate);
+  if (workers != nullptr)
+    s2s::data_parallel_forward_backward(model, batch, s2s::LossOptions{}, s2s::Communicator{}, rng,
+                                        workers);
+  else
+    model.forward_backward(batch, s2s::LossOptions{}, true, true, rng);
+  s2s::WorkerPool* pool = workers != nullptr ? &workers->pool() : nullptr;
+  s2s::clip_grad_norm(model.params().grads(), kClipNorm, pool);
+  optimizer.step(model.params(), kLearningRate, pool);
 }
 
 double eval_loss(Model& model, const Batch& batch) {
@@ -362,12 +375,14 @@ int run_measure(const Options& o) {
   std::unique_ptr<Model> model =
       build_model(name, std::stoul(meta.at("src_vocab")), std::stoul(meta.at("tgt_vocab")));
   read_params(o.from_dir, model->params());
-  s2s::set_blas_num_threads(o.threads);
+  s2s::set_blas_num_threads(o.workers > 1 ? 1 : o.threads);
+  s2s::WorkerPool decode_pool(o.workers);
   const std::string suite = meta.at("source") == "synthetic" ? "synthetic" : "file";
   const auto emit = [&](const std::string& metric, double value, const std::string& extra) {
     std::printf("{\"side\":\"s2s\",\"model\":\"%s\",\"suite\":\"%s\",\"src_len\":%s,"
-                "\"threads\":%d,\"metric\":\"%s\",\"value\":%.10g%s}\n",
-                name.c_str(), suite.c_str(), meta.at("src_len").c_str(), o.threads,
+                "\"threads\":%d,\"setting\":\"%d %s\",\"metric\":\"%s\",\"value\":%.10g%s}\n",
+                name.c_str(), suite.c_str(), meta.at("src_len").c_str(), o.threads, o.threads,
+                o.workers > 1 ? "workers" : "BLAS",
                 metric.c_str(), value, extra.c_str());
     std::fflush(stdout);
   };
@@ -383,12 +398,12 @@ int run_measure(const Options& o) {
       options.beam_size = beam;
       std::size_t words = 0, output_tokens = 0;
       const auto start = Clock::now();
-      for (const Batch& b : batches) {
-        const auto hyps = s2s::decode(*model, b.source_ids, b.source_lengths, b.source_steps, options);
-        words += b.size;
-        for (const auto& h : hyps) output_tokens += h[0].tokens.size();
-      }
+      const auto decoded = s2s::decode_batches(*model, batches, options, &decode_pool);
       const double seconds = seconds_since(start);
+      for (std::size_t i = 0; i < batches.size(); ++i) {
+        words += batches[i].size;
+        for (const auto& h : decoded[i]) output_tokens += h[0].tokens.size();
+      }
       char extra[160];
       std::snprintf(extra, sizeof extra, ",\"beam\":%llu,\"seconds\":%.4f,\"mean_output_len\":%.4f",
                     static_cast<unsigned long long>(beam), seconds,
@@ -400,11 +415,19 @@ int run_measure(const Options& o) {
   if (o.train) {
     auto optimizer = s2s::make_optimizer<float>(s2s::OptimizerConfig{});
     s2s::Rng rng(o.seed);
-    train_step(*model, *optimizer, batches[0], rng);  // warm-up: buffers, Adam state
+    std::unique_ptr<s2s::GradientWorkers> workers;
+    if (o.workers > 1) {
+      std::vector<s2s::Rng> rngs;
+      for (int w = 1; w < o.workers; ++w) rngs.emplace_back(o.seed + static_cast<std::uint64_t>(w));
+      workers = std::make_unique<s2s::GradientWorkers>(
+          [&] { return build_model(name, model->source_vocab_size(), model->target_vocab_size()); },
+          std::move(rngs));
+    }
+    train_step(*model, *optimizer, batches[0], rng, workers.get());  // warm-up: buffers, Adam
     std::size_t tokens = 0;
     const auto start = Clock::now();
     for (const Batch& b : batches) {
-      train_step(*model, *optimizer, b, rng);
+      train_step(*model, *optimizer, b, rng, workers.get());
       tokens += b.target_tokens();
     }
     const double seconds = seconds_since(start);
@@ -444,6 +467,7 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--batches") o.batches = std::stoi(value);
     else if (flag == "--batch-size") o.batch_size = std::stoi(value);
     else if (flag == "--threads") o.threads = std::stoi(value);
+    else if (flag == "--workers") o.workers = std::stoi(value);
     else if (flag == "--src-len") o.src_len = std::stoi(value);
     else if (flag == "--src-vocab") o.src_vocab = std::stoi(value);
     else if (flag == "--tgt-vocab") o.tgt_vocab = std::stoi(value);
@@ -454,8 +478,9 @@ Options parse_options(int argc, char** argv) {
   }
   if (o.export_dir.empty() == o.from_dir.empty())
     throw std::invalid_argument(std::string("give exactly one of --export, --from\n") + kUsage);
-  if (o.batches < 1 || o.batch_size < 1 || o.threads < 1)
-    throw std::invalid_argument("--batches, --batch-size and --threads must be positive");
+  if (o.batches < 1 || o.batch_size < 1 || o.threads < 1 || o.workers < 1)
+    throw std::invalid_argument("--batches, --batch-size, --threads and --workers must be positive");
+  if (o.workers > 1) o.threads = o.workers;  // W single-threaded workers: W threads in all
   return o;
 }
 

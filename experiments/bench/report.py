@@ -4,8 +4,11 @@
 
 Lines come from bench_sgemm, bench_train and bench_torch.py ("side": "s2s" | "torch"), plus the
 run's own {"event": "header", ...} line. For every model and metric each side's best thread
-count is kept (highest rate; the peak RSS and GFLOP/s of the run with the best training rate)
-and named in the table.
+setting is kept (highest rate; the peak RSS and GFLOP/s of the run with the best training rate)
+and named in the table. A setting is how a side used its threads: s2s "N BLAS" (OpenBLAS
+threads) or "N workers" (its own threads, single-threaded BLAS each); PyTorch "A ATen + B BLAS"
+(torch.set_num_threads and OpenBLAS threads). "threads" is the number of cores a setting keeps
+busy, which picks the sgemm peak it is compared with.
 """
 import collections
 import json
@@ -26,6 +29,11 @@ def fmt(value, digits=0):
     if isinstance(value, str):
         return value
     return f"{value:,.{digits}f}"
+
+
+def setting(r):
+    """How a run used its threads (older raw files have only a thread count)."""
+    return r.get("setting", f"{r['threads']} threads")
 
 
 def ratio(a, b):
@@ -54,8 +62,8 @@ class Results:
         found = self.records(suite, side, model, metric, **match)
         return max(found, key=lambda r: r["value"]) if found else None
 
-    def at_threads(self, suite, side, model, metric, threads):
-        found = [r for r in self.records(suite, side, model, metric) if r["threads"] == threads]
+    def at_setting(self, suite, side, model, metric, run):
+        found = [r for r in self.records(suite, side, model, metric) if setting(r) == setting(run)]
         return found[0] if found else None
 
     def peak(self, threads):
@@ -63,7 +71,7 @@ class Results:
 
 
 def main_table(res, out):
-    out.append("| model | metric | s2s | PyTorch | ratio s2s/PyTorch | threads (s2s/torch) |")
+    out.append("| model | metric | s2s | PyTorch | ratio s2s/PyTorch | best setting (s2s / PyTorch) |")
     out.append("|---|---|---:|---:|---:|---|")
     notes = []
     for model in MODELS:
@@ -76,7 +84,7 @@ def main_table(res, out):
         def row(metric_name, s, t, digits=0, show_ratio=True, threads=True):
             sv = s["value"] if isinstance(s, dict) else s
             tv = t["value"] if isinstance(t, dict) else t
-            th = (f"{s['threads']}/{t['threads']}" if threads and isinstance(s, dict)
+            th = (f"{setting(s)} / {setting(t)}" if threads and isinstance(s, dict)
                   and isinstance(t, dict) else "")
             out.append(f"| {model} | {metric_name} | {fmt(sv, digits)} | {fmt(tv, digits)} | "
                        f"{ratio(sv, tv) if show_ratio else ''} | {th} |")
@@ -103,7 +111,7 @@ def main_table(res, out):
             ps_, pt_ = res.peak(ts["threads"]), res.peak(tt["threads"])
             out.append(f"| {model} | training GFLOP/s (% of sgemm peak) | {gs:.1f} "
                        f"({100 * gs / ps_:.0f}%) | {gt:.1f} ({100 * gt / pt_:.0f}%) | "
-                       f"{ratio(gs, gt)} | {ts['threads']}/{tt['threads']} |"
+                       f"{ratio(gs, gt)} | {setting(ts)} / {setting(tt)} |"
                        if ps_ and pt_ else f"| {model} | training GFLOP/s | {gs:.1f} | {gt:.1f} |"
                        f" {ratio(gs, gt)} | |")
         for beam, label in ((1, "greedy words/s"), (5, "beam-5 words/s")):
@@ -115,12 +123,12 @@ def main_table(res, out):
                              f"({ds['mean_output_len']:.2f} vs {dt['mean_output_len']:.2f}): "
                              "the two sides did different amounts of work")
         if ts and tt:
-            rs = res.at_threads("file", "s2s", model, "peak_rss_mb", ts["threads"])
-            rt = res.at_threads("file", "torch", model, "peak_rss_mb", tt["threads"])
+            rs = res.at_setting("file", "s2s", model, "peak_rss_mb", ts)
+            rt = res.at_setting("file", "torch", model, "peak_rss_mb", tt)
             if rs and rt:
                 out.append(f"| {model} | peak RSS MB (at start-up) | {rs['value']:.0f} "
                            f"({rs['base_rss_mb']:.0f}) | {rt['value']:.0f} ({rt['base_rss_mb']:.0f})"
-                           f" | {ratio(rs['value'], rt['value'])} | {ts['threads']}/{tt['threads']} |")
+                           f" | {ratio(rs['value'], rt['value'])} | {setting(ts)} / {setting(tt)} |")
         g = get("s2s", "decode_words_per_s", beam=1)
         if g:
             t = get("torch", "decode_words_per_s", beam=1)
@@ -131,7 +139,7 @@ def main_table(res, out):
 
 
 def thread_notes(res):
-    """Where one thread count was far slower than the other: worth saying, not hiding."""
+    """Where one thread setting was far slower than another: worth saying, not hiding."""
     notes = []
     for model in MODELS:
         for side in SIDES:
@@ -145,8 +153,8 @@ def thread_notes(res):
                 hi = max(found, key=lambda r: r["value"])
                 if lo["value"] < 0.5 * hi["value"]:
                     notes.append(f"{'PyTorch' if side == 'torch' else 's2s'} {model} {label}: "
-                                 f"{hi['value'] / lo['value']:.1f}x slower at {lo['threads']} "
-                                 f"threads than at {hi['threads']}")
+                                 f"{hi['value'] / lo['value']:.1f}x slower with {setting(lo)} "
+                                 f"than with {setting(hi)}")
     return notes
 
 
@@ -223,7 +231,8 @@ def main():
                f"words of {h.get('data', '?')} (trainer batching, seed 1, epoch 0); both sides "
                f"decode and train from the same weights (s2s init, seed 1, then "
                f"{h.get('pretrain', '?')} untimed training steps so outputs stop at realistic "
-               "lengths); threads tried: " + h.get("threads", "?") + "; git " +
+               "lengths); thread settings tried: s2s " + h.get("s2s_settings", "?") +
+               ", PyTorch " + h.get("torch_settings", "?") + "; git " +
                h.get("git", "?"))
     out.append("- training = zero grad, forward, backward, clip-norm 5, Adam lr 1e-3; "
                "decoding = lib/s2s/decoding.hpp's greedy and beam search (PyTorch: the same "

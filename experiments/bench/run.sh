@@ -6,9 +6,12 @@
 #
 # Builds bench_train and bench_sgemm (scripts/build.sh), fetches CMUdict if needed, then:
 #   1. sgemm n=1024 GFLOP/s at 1 and 2 threads (the machine's peak)
-#   2. per model: bench_train --export (batches + weights after PRETRAIN untimed steps), then
-#      bench_train --from and bench_torch.py --from at each thread count of THREADS; at 1 thread
-#      also beam widths 2 and 10 (the "cost against beam width" table)
+#   2. per model: bench_train --export DIR (batches + weights after PRETRAIN untimed steps), then
+#      bench_train --from at each setting of S2S_SETTINGS and bench_torch.py --from at each of
+#      TORCH_SETTINGS; at one thread also beam widths 2 and 10 (the "cost against beam width"
+#      table). Settings (each side gets its best; the table names it):
+#        s2s      N   N OpenBLAS threads          Nw  N worker threads, 1 BLAS thread each
+#        PyTorch  N   N ATen and N BLAS threads   A+B A ATen (torch.set_num_threads), B BLAS
 #   3. synthetic batches of source (and target) length 10, 20, 50, 100: training tokens/s of
 #      gru-bahdanau and transformer, 1 thread
 #   4. report.py: the Markdown table, printed and written to experiments/bench/results/DATE.md
@@ -21,7 +24,8 @@ cd "$(dirname "$0")/../.."
 BATCHES=${BATCHES:-100}
 PRETRAIN=${PRETRAIN:-300}
 SWEEP_BATCHES=${SWEEP_BATCHES:-5}
-THREADS=${THREADS:-"1 2"}
+S2S_SETTINGS=${S2S_SETTINGS:-"1 2 2w"}
+TORCH_SETTINGS=${TORCH_SETTINGS:-"1 2 1+2 2+1"}
 MODELS=${MODELS:-"gru-bahdanau lstm-luong transformer"}
 SWEEP_MODELS=${SWEEP_MODELS:-"gru-bahdanau transformer"}
 SWEEP_LENGTHS=${SWEEP_LENGTHS:-"10 20 50 100"}
@@ -43,11 +47,19 @@ LOAD_START=$(load_average)
 GIT=$(git describe --always --dirty)  # what the binaries were built from
 echo "bench: load average $LOAD_START; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}" >&2
 
-# Runs a benchmark command with T threads, appending its JSON lines to the raw file.
+# Runs a benchmark command with OpenBLAS and OpenMP thread counts B and A, appending its JSON
+# lines to the raw file.
 measure() {
-  local threads=$1; shift
-  OPENBLAS_NUM_THREADS=$threads OMP_NUM_THREADS=$threads "$@" | tee -a "$RAW" >&2
+  local blas=$1 aten=$2; shift 2
+  OPENBLAS_NUM_THREADS=$blas OMP_NUM_THREADS=$aten "$@" | tee -a "$RAW" >&2
 }
+
+# A setting's flags: s2s "2" -> --threads 2, "2w" -> --workers 2; PyTorch "2" -> --threads 2,
+# "1+2" -> --threads 1 --blas-threads 2. total_threads: the cores it keeps busy.
+s2s_flags() { case $1 in *w) echo "--workers ${1%w}" ;; *) echo "--threads $1" ;; esac; }
+torch_flags() { case $1 in *+*) echo "--threads ${1%+*} --blas-threads ${1#*+}" ;; *) echo "--threads $1" ;; esac; }
+total_threads() { local s=${1%w}; case $s in *+*) a=${s%+*}; b=${s#*+}; echo $((a > b ? a : b)) ;; *) echo "$s" ;; esac; }
+beams_for() { [ "$(total_threads "$1")" = 1 ] && echo 1,2,5,10 || echo 1,5; }
 
 "$BIN/bench_sgemm" --threads 1,2 | tee -a "$RAW" >&2
 TORCH_INFO=$($PY experiments/bench/bench_torch.py --from . --info)
@@ -67,12 +79,17 @@ for model in $MODELS; do
   dir=$WORK/$model
   export_model "$dir" --model "$model" --data "$DATA" --batches "$BATCHES" \
     --pretrain "$PRETRAIN" || continue
-  for t in $THREADS; do
-    beams=1,5
-    [ "$t" = 1 ] && beams=1,2,5,10
-    measure "$t" "$BIN/bench_train" --from "$dir" --threads "$t" --beams "$beams"
-    measure "$t" $PY experiments/bench/bench_torch.py --from "$dir" --threads "$t" \
-      --beams "$beams" --pretrain-if-unloaded "$PRETRAIN"
+  for setting in $S2S_SETTINGS; do
+    # shellcheck disable=SC2046
+    measure "$(total_threads "$setting")" 1 "$BIN/bench_train" --from "$dir" \
+      $(s2s_flags "$setting") --beams "$(beams_for "$setting")"
+  done
+  for setting in $TORCH_SETTINGS; do
+    aten=${setting%+*}
+    # shellcheck disable=SC2046
+    measure "$(total_threads "$setting")" "$aten" $PY experiments/bench/bench_torch.py \
+      --from "$dir" $(torch_flags "$setting") --beams "$(beams_for "$setting")" \
+      --pretrain-if-unloaded "$PRETRAIN"
   done
 done
 
@@ -80,8 +97,8 @@ for model in $SWEEP_MODELS; do
   for len in $SWEEP_LENGTHS; do
     dir=$WORK/$model-len$len
     export_model "$dir" --model "$model" --src-len "$len" --batches "$SWEEP_BATCHES" || continue
-    measure 1 "$BIN/bench_train" --from "$dir" --threads 1 --no-decode
-    measure 1 $PY experiments/bench/bench_torch.py --from "$dir" --threads 1 --no-decode
+    measure 1 1 "$BIN/bench_train" --from "$dir" --threads 1 --no-decode
+    measure 1 1 $PY experiments/bench/bench_torch.py --from "$dir" --threads 1 --no-decode
   done
 done
 
@@ -97,7 +114,7 @@ header = {"event": "header", "date": "$DATE", "load_start": "$LOAD_START", "load
           "torch": torch_info["torch"], "torch_blas": torch_info["blas_info"],
           "torch_openblas": torch_info.get("openblas_config", "?"),
           "batches": "$BATCHES", "batch_size": "64", "data": "$DATA", "pretrain": "$PRETRAIN",
-          "threads": "$THREADS", "git": "$GIT"}
+          "s2s_settings": "$S2S_SETTINGS", "torch_settings": "$TORCH_SETTINGS", "git": "$GIT"}
 with open(sys.argv[1], "a") as f:
     f.write(json.dumps(header) + "\n")
 EOF

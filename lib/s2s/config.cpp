@@ -80,6 +80,8 @@ void validate(const RunConfig& c) {
   check(t.sampling_ratio >= 0 && t.sampling_ratio <= 1, "train.sampling_ratio must be in [0, 1]");
   check(t.valid_every >= 0 && t.patience >= 0 && t.log_every >= 1 && t.threads >= 0,
         "train.valid_every, train.patience, train.threads must be >= 0 and train.log_every >= 1");
+  check(t.workers >= 1 && t.workers <= 256,
+        "train.workers must be between 1 and 256, got " + std::to_string(t.workers));
   check_choice("train.early_stopping_metric", t.early_stopping_metric,
                {"loss", "per", "wer", "acc", "bleu", "chrf"});
   check(t.clip_norm >= 0, "train.clip_norm must be >= 0");

@@ -84,7 +84,8 @@ struct TrainConfig {
   std::string early_stopping_metric = "loss";  // loss | per | wer | acc | bleu | chrf
   int patience = 0;                     // validations without improvement; 0: off
   int log_every = 50;
-  int threads = 0;                      // BLAS threads; 0: leave as is
+  int threads = 0;                      // BLAS threads; 0: leave as is (1 when workers > 1)
+  int workers = 1;                      // threads that split each batch (data_parallel.hpp)
   std::string output_dir = "runs/model";
 };
 

@@ -16,11 +16,23 @@
 //
 // Not equal to the single process: dropout masks and scheduled-sampling draws, which come from
 // each rank's own Rng (seeded per rank by the trainer).
+//
+// Worker threads (GradientWorkers, train.workers = W > 1) split a rank's shard once more, the
+// same way, over W threads of the process: worker w differentiates sub-shard w with its own
+// model replica (parameters copied from the trained model before the step) and its own Rng,
+// and the replicas' gradients are added into the model's in the order w = 1 .. W−1 before the
+// all-reduce. The sum is the same for every run with the same W (and R), so training stays
+// bit-reproducible; a different W changes the order of summation (and the dropout draws).
 #include <cstddef>
+#include <functional>
+#include <memory>
+#include <vector>
 
 #include "s2s/batching.hpp"
 #include "s2s/distributed.hpp"
+#include "s2s/rng.hpp"
 #include "s2s/seq2seq_model.hpp"
+#include "s2s/worker_pool.hpp"
 
 namespace s2s {
 
@@ -34,10 +46,32 @@ Batch shard_of(const Batch& global, int rank, int ranks);
 // The normaliser N of the global batch for options.normalization (see above).
 double global_loss_normalizer(const Batch& global, const LossOptions& options);
 
+// W threads of one process for the gradient of a batch: worker 0 is the caller with the trained
+// model and the caller's Rng; worker w ≥ 1 has replica(w) (a model of the same configuration,
+// whose parameters are overwritten at every step) and rng(w).
+class GradientWorkers {
+ public:
+  using ReplicaFactory = std::function<std::unique_ptr<Seq2SeqModel<float>>()>;
+  // rngs[w − 1] is worker w's Rng; rngs.size() + 1 workers.
+  GradientWorkers(const ReplicaFactory& make_replica, std::vector<Rng> rngs);
+
+  int size() const { return pool_.size(); }
+  WorkerPool& pool() { return pool_; }
+  Seq2SeqModel<float>& replica(int worker) { return *replicas_.at(worker - 1); }
+  Rng& rng(int worker) { return rngs_.at(worker - 1); }
+
+ private:
+  std::vector<Rng> rngs_;
+  std::vector<std::unique_ptr<Seq2SeqModel<float>>> replicas_;
+  WorkerPool pool_;
+};
+
 // Zero grads are expected on entry; on return params().grads() holds ∇L of the global batch on
 // every rank, and the statistics are those of the global batch (loss = L). Collective: every
-// rank of comm must call it with the same global batch.
-LossStats data_parallel_forward_backward(Seq2SeqModel<float>& model, const Batch& global, const LossOptions& options,
-                                         const Communicator& comm, Rng& rng);
+// rank of comm must call it with the same global batch. `workers` (may be null: the caller
+// alone) splits this rank's shard over threads.
+LossStats data_parallel_forward_backward(Seq2SeqModel<float>& model, const Batch& global,
+                                         const LossOptions& options, const Communicator& comm,
+                                         Rng& rng, GradientWorkers* workers = nullptr);
 
 }  // namespace s2s

@@ -1,6 +1,7 @@
 #include "s2s/decoding.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -64,43 +65,63 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
   std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
   std::vector<Hypothesis> hyps(batch);
   std::vector<uword> limit(batch);
-  std::vector<bool> done(batch, false);
   uword longest = 0;
   for (uword b = 0; b < batch; ++b) {
     limit[b] = max_output_length(src_lengths[b], options);
     longest = std::max(longest, limit[b]);
   }
-  std::vector<Index> prev(batch, Vocab::kBos);
+  // Row i of the state decodes source active[i]. Finished sources leave the state (reorder)
+  // once an eighth of its rows have finished, so the steps after that compute only live rows.
+  std::vector<uword> active(batch), still_active, keep_rows;
+  for (uword b = 0; b < batch; ++b) active[b] = b;
+  std::vector<Index> prev(batch, Vocab::kBos), next_prev;
+  std::vector<bool> row_done(batch, false);
   Mat<Real> log_probs;
-  uword remaining = batch;
-  for (uword t = 0; t <= longest && remaining > 0; ++t) {
+  for (uword t = 0; t <= longest && !active.empty(); ++t) {
     model.decode_step(*state, prev, log_probs);
     AttentionWeights<Real> attn;
     if (options.keep_attention) attn = model.attention(*state);
-    for (uword b = 0; b < batch; ++b) {
-      if (done[b]) {
-        prev[b] = Vocab::kPad;
+    uword finished_rows = 0;
+    for (uword i = 0; i < active.size(); ++i) {
+      const uword b = active[i];
+      if (row_done[i]) {
+        ++finished_rows;
         continue;
       }
-      const uword best = log_probs.col(b).index_max();
-      hyps[b].log_prob += double(log_probs(best, b));
+      const uword best = log_probs.col(i).index_max();
+      hyps[b].log_prob += double(log_probs(best, i));
       if (best == uword(Vocab::kEos) || t == limit[b]) {
         // t == limit: the limit is reached; the step's token is not kept, its probability is
         // not counted.
-        if (best != uword(Vocab::kEos)) hyps[b].log_prob -= double(log_probs(best, b));
-        done[b] = true;
-        --remaining;
-        prev[b] = Vocab::kPad;
+        if (best != uword(Vocab::kEos)) hyps[b].log_prob -= double(log_probs(best, i));
+        row_done[i] = true;
+        ++finished_rows;
+        prev[i] = Vocab::kPad;
         continue;
       }
       hyps[b].tokens.push_back(static_cast<Index>(best));
       if (options.keep_attention) {
-        hyps[b].attention.push_back(attention_column(attn, b));
-        auto columns = head_columns(attn, b);
+        hyps[b].attention.push_back(attention_column(attn, i));
+        auto columns = head_columns(attn, i);
         if (!columns.empty()) hyps[b].head_attention.push_back(std::move(columns));
       }
-      prev[b] = static_cast<Index>(best);
+      prev[i] = static_cast<Index>(best);
     }
+    if (finished_rows == active.size()) break;
+    if (finished_rows == 0 || 8 * finished_rows < active.size()) continue;
+    still_active.clear();
+    keep_rows.clear();
+    next_prev.clear();
+    for (uword i = 0; i < active.size(); ++i) {
+      if (row_done[i]) continue;
+      still_active.push_back(active[i]);
+      keep_rows.push_back(i);
+      next_prev.push_back(prev[i]);
+    }
+    model.reorder(*state, keep_rows);
+    active.swap(still_active);
+    prev.swap(next_prev);
+    row_done.assign(active.size(), false);
   }
   std::vector<std::vector<Hypothesis>> result(batch);
   for (uword b = 0; b < batch; ++b) {
@@ -136,7 +157,6 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   std::vector<std::vector<Index>> beam_tokens(batch * K);
   std::vector<AttentionTrace> beam_attention(batch * K);
   std::vector<std::vector<Hypothesis>> finished(batch);
-  std::vector<bool> done(batch, false);
   std::vector<uword> limit(batch);
   uword longest = 0;
   for (uword b = 0; b < batch; ++b) {
@@ -150,8 +170,13 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
     uword token;  // v
   };
   std::vector<Candidate> candidates;
+  // The state holds the K beams of the sources still searching: beam k of source active[i] is
+  // state row i·K + k. A finished source leaves the state at the next reorder. The hypotheses'
+  // bookkeeping (log-probabilities, tokens, attention) stays indexed by source: b·K + k.
+  std::vector<uword> active(batch), still_active;
+  for (uword b = 0; b < batch; ++b) active[b] = b;
   std::vector<Index> prev(batch * K, Vocab::kBos);
-  std::vector<uword> rows(batch * K);
+  std::vector<uword> rows;
   std::vector<double> next_log_prob(batch * K);
   std::vector<std::vector<Index>> next_tokens(batch * K);
   std::vector<AttentionTrace> next_attention(batch * K);
@@ -168,27 +193,21 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
     finished[b].push_back(std::move(h));
   };
 
-  for (uword t = 0; t <= longest; ++t) {
-    if (std::all_of(done.begin(), done.end(), [](bool d) { return d; })) break;
+  for (uword t = 0; t <= longest && !active.empty(); ++t) {
     model.decode_step(*state, prev, log_probs);
     AttentionWeights<Real> attn;
     if (options.keep_attention) attn = model.attention(*state);
     const uword vocab = log_probs.n_rows;
-    for (uword b = 0; b < batch; ++b) {
-      if (done[b]) {
-        for (uword k = 0; k < K; ++k) {
-          rows[b * K + k] = b * K + k;
-          next_log_prob[b * K + k] = kNegInf;
-          prev[b * K + k] = Vocab::kPad;
-        }
-        continue;
-      }
+    rows.clear();
+    still_active.clear();
+    for (uword i = 0; i < active.size(); ++i) {
+      const uword b = active[i];
       candidates.clear();
       for (uword k = 0; k < K; ++k) {
         const double base = beam_log_prob[b * K + k];
         if (base == kNegInf) continue;
         for (uword v = 0; v < vocab; ++v)
-          candidates.push_back({base + double(log_probs(v, b * K + k)), k, v});
+          candidates.push_back({base + double(log_probs(v, i * K + k)), k, v});
       }
       // The 2K best are enough to refill K alive beams after up to K of them finish.
       const uword keep = std::min<uword>(candidates.size(), 2 * K);
@@ -200,8 +219,9 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
                         });
       uword alive = 0;
       const bool at_limit = (t == limit[b]);
-      for (uword i = 0; i < keep && alive < K && finished[b].size() < K; ++i) {
-        const Candidate& c = candidates[i];
+      const uword slot = still_active.size();  // the source's position in the next state
+      for (uword j = 0; j < keep && alive < K && finished[b].size() < K; ++j) {
+        const Candidate& c = candidates[j];
         const uword from = b * K + c.beam;
         if (c.token == uword(Vocab::kEos) || at_limit) {
           // At the limit the hypothesis ends without the step's token (as in greedy search).
@@ -209,36 +229,45 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
           if (at_limit && c.token != uword(Vocab::kEos)) {
             // one finished copy per surviving beam, not one per candidate token
             bool seen = false;
-            for (uword j = 0; j < i; ++j) seen = seen || candidates[j].beam == c.beam;
+            for (uword q = 0; q < j; ++q) seen = seen || candidates[q].beam == c.beam;
             if (seen) continue;
           }
           finish(b, beam_tokens[from], lp, beam_attention[from]);
           continue;
         }
         const uword to = b * K + alive;
-        rows[to] = from;
+        rows.push_back(i * K + c.beam);
         next_log_prob[to] = c.log_prob;
         next_tokens[to] = beam_tokens[from];
         next_tokens[to].push_back(static_cast<Index>(c.token));
         if (options.keep_attention) {
           next_attention[to] = beam_attention[from];
-          next_attention[to].add(attn, from);
+          next_attention[to].add(attn, i * K + c.beam);
         }
-        prev[to] = static_cast<Index>(c.token);
+        prev[slot * K + alive] = static_cast<Index>(c.token);
         ++alive;
       }
-      for (uword k = alive; k < K; ++k) {
-        rows[b * K + k] = b * K;
+      if (finished[b].size() >= K || alive == 0 || at_limit) {
+        rows.resize(slot * K);  // done: its beams leave the state
+        continue;
+      }
+      for (uword k = alive; k < K; ++k) {  // dead beams: placeholders that score −∞
+        rows.push_back(i * K);
         next_log_prob[b * K + k] = kNegInf;
         next_tokens[b * K + k].clear();
-        prev[b * K + k] = Vocab::kPad;
+        prev[slot * K + k] = Vocab::kPad;
       }
-      if (finished[b].size() >= K || alive == 0 || at_limit) done[b] = true;
+      still_active.push_back(b);
     }
-    beam_log_prob.swap(next_log_prob);
-    beam_tokens.swap(next_tokens);
-    if (options.keep_attention) beam_attention.swap(next_attention);
-    model.reorder(*state, rows);
+    for (uword b : still_active)
+      for (uword k = 0; k < K; ++k) {
+        beam_log_prob[b * K + k] = next_log_prob[b * K + k];
+        beam_tokens[b * K + k].swap(next_tokens[b * K + k]);
+        if (options.keep_attention) beam_attention[b * K + k] = std::move(next_attention[b * K + k]);
+      }
+    active.swap(still_active);
+    prev.resize(active.size() * K);
+    if (!active.empty()) model.reorder(*state, rows);
   }
 
   std::vector<std::vector<Hypothesis>> result(batch);
@@ -273,6 +302,27 @@ std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
   return beam_search(model, src, src_lengths, src_steps, options);
 }
 
+template <typename Real>
+std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Real>& model,
+                                                                 const std::vector<Batch>& batches,
+                                                                 const DecodeOptions& options,
+                                                                 WorkerPool* pool) {
+  std::vector<std::vector<std::vector<Hypothesis>>> results(batches.size());
+  auto decode_one = [&](std::size_t i) {
+    const Batch& b = batches[i];
+    results[i] = decode(model, b.source_ids, b.source_lengths, b.source_steps, options);
+  };
+  if (pool == nullptr || pool->size() == 1) {
+    for (std::size_t i = 0; i < batches.size(); ++i) decode_one(i);
+    return results;
+  }
+  std::atomic<std::size_t> next{0};  // batches are taken in turn: a long batch holds one worker
+  pool->run([&](int) {
+    for (std::size_t i = next++; i < batches.size(); i = next++) decode_one(i);
+  });
+  return results;
+}
+
 #define S2S_INSTANTIATE_DECODING(Real)                                                         \
   template std::vector<std::vector<Hypothesis>> greedy_search<Real>(                           \
       Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
@@ -282,7 +332,9 @@ std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
       const DecodeOptions&);                                                                   \
   template std::vector<std::vector<Hypothesis>> decode<Real>(                                  \
       Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
-      const DecodeOptions&);
+      const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<std::vector<Hypothesis>>> decode_batches<Real>(             \
+      Seq2SeqModel<Real>&, const std::vector<Batch>&, const DecodeOptions&, WorkerPool*);
 S2S_INSTANTIATE_DECODING(float)
 S2S_INSTANTIATE_DECODING(double)
 

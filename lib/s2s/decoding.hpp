@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "s2s/seq2seq_model.hpp"
+#include "s2s/worker_pool.hpp"
 
 namespace s2s {
 
@@ -56,6 +57,15 @@ std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
                                             const std::vector<Index>& src,
                                             const std::vector<uword>& src_lengths,
                                             uword src_steps, const DecodeOptions& options);
+
+// decode() of every batch; result[i] is batch i's. With a pool of W > 1 workers the batches are
+// decoded concurrently on the shared model (decoding only reads it), each batch whole, so the
+// result is the same for every W. BLAS should then run single-threaded (worker_pool.hpp).
+template <typename Real>
+std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Real>& model,
+                                                                 const std::vector<Batch>& batches,
+                                                                 const DecodeOptions& options,
+                                                                 WorkerPool* pool = nullptr);
 
 double gnmt_length_penalty(uword length, double alpha);
 uword max_output_length(uword src_length, const DecodeOptions& options);

@@ -15,7 +15,8 @@ template <typename Real>
 std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const std::vector<std::vector<Index>>& sources,
                                    const Vocab& target_vocab, const Tokenizer& target_tokenizer,
-                                   const DecodeOptions& options, uword batch_size) {
+                                   const DecodeOptions& options, uword batch_size,
+                                   WorkerPool* pool) {
   // Decode in order of length so that batches carry little padding; answer in input order.
   std::vector<std::size_t> order(sources.size());
   std::iota(order.begin(), order.end(), 0);
@@ -27,16 +28,21 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
     if (sources[i].empty()) throw std::invalid_argument("cannot translate an empty source");
     pairs[i].source = sources[i];
   }
-  std::vector<Translation> result(sources.size());
+  std::vector<std::vector<std::size_t>> batch_indices;
+  std::vector<Batch> batches;
   for (std::size_t start = 0; start < order.size(); start += batch_size) {
-    const std::vector<std::size_t> indices(
-        order.begin() + start, order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
-    const Batch batch = make_batch(pairs, indices);
-    auto nbest = decode(model, batch.source_ids, batch.source_lengths, batch.source_steps, options);
+    batch_indices.emplace_back(order.begin() + start,
+                               order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
+    batches.push_back(make_batch(pairs, batch_indices.back()));
+  }
+  auto decoded = decode_batches(model, batches, options, pool);
+  std::vector<Translation> result(sources.size());
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const std::vector<std::size_t>& indices = batch_indices[k];
     for (std::size_t b = 0; b < indices.size(); ++b) {
       Translation& t = result[indices[b]];
-      t.text = target_tokenizer.decode(target_vocab.decode(nbest[b].front().tokens));
-      t.nbest = std::move(nbest[b]);
+      t.nbest = std::move(decoded[k][b]);
+      t.text = target_tokenizer.decode(target_vocab.decode(t.nbest.front().tokens));
     }
   }
   return result;
@@ -45,11 +51,11 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
 template std::vector<Translation> translate<float>(Seq2SeqModel<float>&,
                                                    const std::vector<std::vector<Index>>&,
                                                    const Vocab&, const Tokenizer&,
-                                                   const DecodeOptions&, uword);
+                                                   const DecodeOptions&, uword, WorkerPool*);
 template std::vector<Translation> translate<double>(Seq2SeqModel<double>&,
                                                     const std::vector<std::vector<Index>>&,
                                                     const Vocab&, const Tokenizer&,
-                                                    const DecodeOptions&, uword);
+                                                    const DecodeOptions&, uword, WorkerPool*);
 
 EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentRefs& references) {
   EvalMetrics m;

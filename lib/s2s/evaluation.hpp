@@ -2,7 +2,9 @@
 // Decoding a whole data set with a model and scoring it with every metric of the toolkit.
 //
 //   translate()   source id sequences -> hypotheses (batched, sorted by length for speed, returned
-//                 in the input order), detokenised by the target tokenizer
+//                 in the input order), detokenised by the target tokenizer; with a WorkerPool
+//                 the batches are decoded concurrently (decode_batches: same output for any
+//                 number of workers)
 //   score_all()   hypotheses + references -> BLEU, chrF, PER, WER, exact match
 // PER/WER split hypotheses and references on whitespace (phonemes for G2P); BLEU and chrF are
 // sacreBLEU's defaults. Every reference segment may hold several alternatives (metrics.hpp).
@@ -26,7 +28,8 @@ template <typename Real>
 std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const std::vector<std::vector<Index>>& sources,
                                    const Vocab& target_vocab, const Tokenizer& target_tokenizer,
-                                   const DecodeOptions& options, uword batch_size = 64);
+                                   const DecodeOptions& options, uword batch_size = 64,
+                                   WorkerPool* pool = nullptr);
 
 struct EvalMetrics {
   double bleu = 0, chrf = 0, per = 0, wer = 0, acc = 0;

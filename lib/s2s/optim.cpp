@@ -3,29 +3,60 @@
 #include "s2s/activations.hpp"  // S2S_VECTOR_CLONES
 
 #include <cmath>
+#include <functional>
 #include <stdexcept>
+#include <vector>
 
 namespace s2s {
 
+namespace {
+
 template <typename Real>
-double grad_norm(const arma::Col<Real>& grads) {
-  const Real* g = grads.memptr();
+double sum_of_squares(const Real* g, std::size_t first, std::size_t last) {
   double sum_sq = 0.0;
-  for (uword i = 0; i < grads.n_elem; ++i) sum_sq += static_cast<double>(g[i]) * g[i];
+  for (std::size_t i = first; i < last; ++i) sum_sq += static_cast<double>(g[i]) * g[i];
+  return sum_sq;
+}
+
+// task(first, last) over [0, n), on the pool's workers when there are several.
+void for_chunks(std::size_t n, WorkerPool* pool,
+                const std::function<void(std::size_t, std::size_t)>& task) {
+  if (pool == nullptr || pool->size() == 1) return task(0, n);
+  pool->run([&](int w) {
+    const auto [first, last] = WorkerPool::chunk(n, w, pool->size());
+    task(first, last);
+  });
+}
+
+}  // namespace
+
+template <typename Real>
+double grad_norm(const arma::Col<Real>& grads, WorkerPool* pool) {
+  const Real* g = grads.memptr();
+  if (pool == nullptr || pool->size() == 1) return std::sqrt(sum_of_squares(g, 0, grads.n_elem));
+  std::vector<double> partial(static_cast<std::size_t>(pool->size()), 0.0);
+  pool->run([&](int w) {
+    const auto [first, last] = WorkerPool::chunk(grads.n_elem, w, pool->size());
+    partial[static_cast<std::size_t>(w)] = sum_of_squares(g, first, last);
+  });
+  double sum_sq = 0.0;
+  for (double p : partial) sum_sq += p;
   return std::sqrt(sum_sq);
 }
 
 template <typename Real>
-double clip_grad_norm(arma::Col<Real>& grads, double max_norm) {
+double clip_grad_norm(arma::Col<Real>& grads, double max_norm, WorkerPool* pool) {
   if (!(max_norm > 0.0))
     throw std::invalid_argument("clip_grad_norm: max_norm must be > 0, got " +
                                 std::to_string(max_norm));
-  const double total_norm = grad_norm(grads);
+  const double total_norm = grad_norm(grads, pool);
   const double clip_coef = max_norm / (total_norm + 1e-6);
   if (!(clip_coef >= 1.0)) {  // also when the norm is NaN, as PyTorch
     const Real scale = static_cast<Real>(clip_coef);
     Real* g = grads.memptr();
-    for (uword i = 0; i < grads.n_elem; ++i) g[i] *= scale;
+    for_chunks(grads.n_elem, pool, [&](std::size_t first, std::size_t last) {
+      for (std::size_t i = first; i < last; ++i) g[i] *= scale;
+    });
   }
   return total_norm;
 }
@@ -38,7 +69,8 @@ Optimizer<Real>::Optimizer(const std::vector<std::string>& buffer_names) {
 }
 
 template <typename Real>
-void Optimizer<Real>::step(arma::Col<Real>& values, const arma::Col<Real>& grads, double lr) {
+void Optimizer<Real>::step(arma::Col<Real>& values, const arma::Col<Real>& grads, double lr,
+                           WorkerPool* pool) {
   const uword n = values.n_elem;
   if (grads.n_elem != n)
     throw std::invalid_argument(name() + ": " + std::to_string(n) + " values but " +
@@ -52,7 +84,9 @@ void Optimizer<Real>::step(arma::Col<Real>& values, const arma::Col<Real>& grads
                                   std::to_string(n));
   }
   ++state_.step;
-  update(values.memptr(), grads.memptr(), n, lr);
+  for_chunks(n, pool, [&](std::size_t first, std::size_t last) {
+    update(values.memptr(), grads.memptr(), first, last - first, lr);
+  });
 }
 
 template <typename Real>
@@ -87,7 +121,9 @@ Sgd<Real>::Sgd(const OptimizerConfig& config)
 }
 
 template <typename Real>
-void Sgd<Real>::update(Real* values, const Real* grads, uword n, double lr) {
+void Sgd<Real>::update(Real* values, const Real* grads, uword first, uword n, double lr) {
+  values += first;
+  grads += first;
   const Real eta = static_cast<Real>(lr);
   const Real decay = static_cast<Real>(weight_decay_);
   const Real mu = static_cast<Real>(momentum_);
@@ -95,7 +131,7 @@ void Sgd<Real>::update(Real* values, const Real* grads, uword n, double lr) {
     for (uword i = 0; i < n; ++i) values[i] -= eta * (grads[i] + decay * values[i]);
     return;
   }
-  Real* buf = this->buffer("momentum_buffer");
+  Real* buf = this->buffer("momentum_buffer") + first;
   for (uword i = 0; i < n; ++i) {
     const Real g = grads[i] + decay * values[i];
     buf[i] = mu * buf[i] + g;
@@ -150,14 +186,15 @@ S2S_VECTOR_CLONES void adam_step(Real* values, const Real* grads, Real* m, Real*
 }  // namespace
 
 template <typename Real>
-void Adam<Real>::update(Real* values, const Real* grads, uword n, double lr) {
+void Adam<Real>::update(Real* values, const Real* grads, uword first, uword n, double lr) {
   const double t = static_cast<double>(this->step_count());
   const Real step_size = static_cast<Real>(lr / (1.0 - std::pow(beta1_, t)));
   const Real bias_correction2_sqrt = static_cast<Real>(std::sqrt(1.0 - std::pow(beta2_, t)));
   // Adam adds λθ to the gradient; AdamW shrinks θ by (1 − ηλ) first. The unused one is a no-op.
   const Real coupled_decay = static_cast<Real>(decoupled_ ? 0.0 : weight_decay_);
   const Real shrink = static_cast<Real>(decoupled_ ? 1.0 - lr * weight_decay_ : 1.0);
-  adam_step(values, grads, this->buffer("exp_avg"), this->buffer("exp_avg_sq"), n,
+  adam_step(values + first, grads + first, this->buffer("exp_avg") + first,
+            this->buffer("exp_avg_sq") + first, n,
             static_cast<Real>(beta1_), static_cast<Real>(beta2_),
             static_cast<Real>(1.0 - beta1_), static_cast<Real>(1.0 - beta2_), step_size,
             bias_correction2_sqrt, static_cast<Real>(eps_), coupled_decay, shrink);
@@ -174,10 +211,10 @@ std::unique_ptr<Optimizer<Real>> make_optimizer(const OptimizerConfig& config) {
                               ". Valid options: sgd, adam, adamw");
 }
 
-template double grad_norm<float>(const arma::Col<float>&);
-template double grad_norm<double>(const arma::Col<double>&);
-template double clip_grad_norm<float>(arma::Col<float>&, double);
-template double clip_grad_norm<double>(arma::Col<double>&, double);
+template double grad_norm<float>(const arma::Col<float>&, WorkerPool*);
+template double grad_norm<double>(const arma::Col<double>&, WorkerPool*);
+template double clip_grad_norm<float>(arma::Col<float>&, double, WorkerPool*);
+template double clip_grad_norm<double>(arma::Col<double>&, double, WorkerPool*);
 template class Optimizer<float>;
 template class Optimizer<double>;
 template class Sgd<float>;

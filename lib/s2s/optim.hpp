@@ -27,18 +27,21 @@
 #include <vector>
 
 #include "s2s/params.hpp"
+#include "s2s/worker_pool.hpp"
 
 namespace s2s {
 
-// ‖g‖₂ of a flat gradient buffer (accumulated in double).
+// ‖g‖₂ of a flat gradient buffer (accumulated in double). With a pool of W > 1 workers each
+// sums a contiguous chunk (WorkerPool::chunk) and the W partial sums are added in order: the
+// result depends on W (the order of summation), never on timing.
 template <typename Real>
-double grad_norm(const arma::Col<Real>& grads);
+double grad_norm(const arma::Col<Real>& grads, WorkerPool* pool = nullptr);
 
 // Scales grads so that their global norm is at most max_norm (> 0); returns the norm before
 // clipping. A non-finite norm is returned as is and the gradients are scaled by a NaN factor,
 // as PyTorch with error_if_nonfinite=False: the caller decides to skip the step.
 template <typename Real>
-double clip_grad_norm(arma::Col<Real>& grads, double max_norm);
+double clip_grad_norm(arma::Col<Real>& grads, double max_norm, WorkerPool* pool = nullptr);
 
 struct OptimizerConfig {
   std::string name = "adam";  // sgd | adam | adamw
@@ -65,9 +68,11 @@ class Optimizer {
 
   // One update of the flat values from the flat gradients (same size) with learning rate lr.
   // Throws std::invalid_argument on a size mismatch (with the buffers or between the two).
-  void step(arma::Col<Real>& values, const arma::Col<Real>& grads, double lr);
-  void step(ParameterStore<Real>& params, double lr) {
-    step(params.values(), params.grads(), lr);
+  // The update is element-wise, so a pool's workers (each taking a chunk) give the same values.
+  void step(arma::Col<Real>& values, const arma::Col<Real>& grads, double lr,
+            WorkerPool* pool = nullptr);
+  void step(ParameterStore<Real>& params, double lr, WorkerPool* pool = nullptr) {
+    step(params.values(), params.grads(), lr, pool);
   }
 
   std::uint64_t step_count() const { return state_.step; }
@@ -80,9 +85,10 @@ class Optimizer {
 
  protected:
   explicit Optimizer(const std::vector<std::string>& buffer_names);
-  // The update for step t = step_count() (already incremented), over n elements; every buffer
-  // already has n elements.
-  virtual void update(Real* values, const Real* grads, uword n, double lr) = 0;
+  // The update for step t = step_count() (already incremented) of elements [first, first + n)
+  // of values, grads and every buffer (all of the same, full size). Called concurrently for
+  // disjoint ranges.
+  virtual void update(Real* values, const Real* grads, uword first, uword n, double lr) = 0;
   Real* buffer(const std::string& name) { return state_.buffers.at(name).memptr(); }
 
  private:
@@ -96,7 +102,7 @@ class Sgd : public Optimizer<Real> {
   std::string name() const override { return "sgd"; }
 
  protected:
-  void update(Real* values, const Real* grads, uword n, double lr) override;
+  void update(Real* values, const Real* grads, uword first, uword n, double lr) override;
 
  private:
   double momentum_, weight_decay_;
@@ -111,7 +117,7 @@ class Adam : public Optimizer<Real> {
   std::string name() const override { return decoupled_ ? "adamw" : "adam"; }
 
  protected:
-  void update(Real* values, const Real* grads, uword n, double lr) override;
+  void update(Real* values, const Real* grads, uword first, uword n, double lr) override;
 
  private:
   double beta1_, beta2_, eps_, weight_decay_;

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "s2s/data_parallel.hpp"
+#include "s2s/model_factory.hpp"
 #include "s2s/param_io.hpp"
 
 namespace s2s {
@@ -66,13 +66,21 @@ constexpr std::uint64_t kDropoutSeedOffset = 0x9E3779B97F4A7C15ULL;
 // Rank r > 0 of a multi-process run draws dropout from seed + offset + r · stride (rank 0 draws
 // what a single process draws).
 constexpr std::uint64_t kRankSeedStride = 0xBF58476D1CE4E5B9ULL;
+// Worker thread w > 0 of a rank adds w · stride (worker 0 draws what the rank draws).
+constexpr std::uint64_t kWorkerSeedStride = 0x94D049BB133111EBULL;
 
-std::uint64_t dropout_seed(std::uint64_t seed, int rank) {
-  return seed + kDropoutSeedOffset + static_cast<std::uint64_t>(rank) * kRankSeedStride;
+std::uint64_t dropout_seed(std::uint64_t seed, int rank, int worker = 0) {
+  return seed + kDropoutSeedOffset + static_cast<std::uint64_t>(rank) * kRankSeedStride +
+         static_cast<std::uint64_t>(worker) * kWorkerSeedStride;
 }
 
-// Checkpoint key of rank r's RNG state ("rng" for rank 0, as in single-process checkpoints).
-std::string rng_key(int rank) { return rank == 0 ? "rng" : "rng.rank" + std::to_string(rank); }
+// Checkpoint key of the RNG state of rank r's worker w ("rng" for rank 0's worker 0, as in
+// single-process checkpoints).
+std::string rng_key(int rank, int worker = 0) {
+  std::string key = rank == 0 ? "rng" : "rng.rank" + std::to_string(rank);
+  if (worker > 0) key += ".worker" + std::to_string(worker);
+  return key;
+}
 
 }  // namespace
 
@@ -92,6 +100,14 @@ Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
   loss_options_.normalization = parse_loss_normalization(config.train.normalization);
   loss_options_.sampling_ratio = config.train.sampling_ratio;
   stream_.seek(0);
+  const int W = config.train.workers;
+  if (W > 1) {
+    std::vector<Rng> rngs;
+    for (int w = 1; w < W; ++w) rngs.emplace_back(dropout_seed(config.train.seed, context.comm.rank(), w));
+    const uword src_vocab = model.source_vocab_size(), tgt_vocab = model.target_vocab_size();
+    workers_ = std::make_unique<GradientWorkers>(
+        [&] { return make_model<float>(config.model, src_vocab, tgt_vocab); }, std::move(rngs));
+  }
 }
 
 Trainer::~Trainer() = default;
@@ -108,10 +124,13 @@ void Trainer::resume(const Checkpoint& c) {
                            static_cast<std::size_t>(c.scalar("position"))});
   // A rank the checkpoint has no state for (resumed with more ranks) starts a fresh stream.
   const int rank = context_.comm.rank();
-  if (rank == 0 || c.texts.count(rng_key(rank)) != 0)
-    rng_.set_state(c.text(rng_key(rank)));
-  else
-    rng_ = Rng(dropout_seed(config_.train.seed, rank) + static_cast<std::uint64_t>(step_));
+  for (int w = 0; w < config_.train.workers; ++w) {
+    Rng& rng = w == 0 ? rng_ : workers_->rng(w);
+    if ((rank == 0 && w == 0) || c.texts.count(rng_key(rank, w)) != 0)
+      rng.set_state(c.text(rng_key(rank, w)));
+    else
+      rng = Rng(dropout_seed(config_.train.seed, rank, w) + static_cast<std::uint64_t>(step_));
+  }
   best_ = c.scalar("best");
   has_best_ = c.scalar("has_best") != 0;
   bad_validations_ = static_cast<int>(c.scalar("bad_validations"));
@@ -130,7 +149,8 @@ void Trainer::resume(const Checkpoint& c) {
   log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::app);
 }
 
-Checkpoint Trainer::make_checkpoint(bool full, const std::vector<std::string>& rng_states) const {
+Checkpoint Trainer::make_checkpoint(
+    bool full, const std::vector<std::pair<std::string, std::string>>& rng_states) const {
   Checkpoint c;
   save_parameters(model_.params(), c);
   c.scalars["step"] = static_cast<double>(step_);
@@ -140,8 +160,7 @@ Checkpoint Trainer::make_checkpoint(bool full, const std::vector<std::string>& r
   const BatchCursor cursor = stream_.cursor();
   c.scalars["epoch"] = static_cast<double>(cursor.epoch);
   c.scalars["position"] = static_cast<double>(cursor.position);
-  for (std::size_t r = 0; r < rng_states.size(); ++r)
-    c.texts[rng_key(static_cast<int>(r))] = rng_states[r];
+  for (const auto& [key, state] : rng_states) c.texts[key] = state;
   c.scalars["best"] = best_;
   c.scalars["has_best"] = has_best_;
   c.scalars["bad_validations"] = bad_validations_;
@@ -158,8 +177,13 @@ Checkpoint Trainer::make_checkpoint(bool full, const std::vector<std::string>& r
 }
 
 void Trainer::save(const std::string& file, bool full) const {
-  std::vector<std::string> rng_states;
-  if (full) rng_states = context_.comm.gather_text(rng_.state());
+  std::vector<std::pair<std::string, std::string>> rng_states;
+  for (int w = 0; full && w < config_.train.workers; ++w) {
+    const std::vector<std::string> states =
+        context_.comm.gather_text(w == 0 ? rng_.state() : workers_->rng(w).state());
+    for (std::size_t r = 0; r < states.size(); ++r)
+      rng_states.emplace_back(rng_key(static_cast<int>(r), w), states[r]);
+  }
   if (context_.comm.is_root())
     save_checkpoint(config_.train.output_dir + "/" + file, make_checkpoint(full, rng_states));
 }
@@ -202,7 +226,8 @@ Trainer::Validation Trainer::validate() {
     options.max_length_ratio = config_.decode.max_length_ratio;
     options.max_length_extra = static_cast<uword>(config_.decode.max_length_extra);
     const auto translations =
-        translate(model_, sources, *context_.target_vocab, *context_.target_tokenizer, options);
+        translate(model_, sources, *context_.target_vocab, *context_.target_tokenizer, options,
+                  64, workers_ ? &workers_->pool() : nullptr);
     std::vector<std::string> hyps;
     hyps.reserve(translations.size());
     for (const auto& t : translations) hyps.push_back(t.text);
@@ -316,11 +341,12 @@ TrainSummary Trainer::run() {
     ++step_;
     model_.params().zero_grad();
     const LossStats s =
-        comm.size() > 1
-            ? data_parallel_forward_backward(model_, batch, loss_options_, comm, rng_)
+        comm.size() > 1 || workers_
+            ? data_parallel_forward_backward(model_, batch, loss_options_, comm, rng_, workers_.get())
             : model_.forward_backward(batch, loss_options_, true, true, rng_);
-    if (t.clip_norm > 0) clip_grad_norm(model_.params().grads(), t.clip_norm);
-    optimizer_->step(model_.params(), schedule_.lr(step_));
+    WorkerPool* pool = workers_ ? &workers_->pool() : nullptr;
+    if (t.clip_norm > 0) clip_grad_norm(model_.params().grads(), t.clip_norm, pool);
+    optimizer_->step(model_.params(), schedule_.lr(step_), pool);
     interval_loss_ += s.loss;
     interval_tokens += s.tokens;
     ++interval_steps_;

@@ -21,16 +21,24 @@
 // the start). Each rank draws dropout from its own Rng (seed and rank); last.ckpt holds all of
 // them. Rank 0 alone validates, prints, logs and writes checkpoints; the validation result is
 // broadcast so that the schedule and early stopping decide alike on every rank.
+//
+// Worker threads (config.train.workers = W > 1, data_parallel.hpp's GradientWorkers): each
+// rank's batch is split once more over W threads with model replicas; worker w ≥ 1 draws dropout
+// from its own Rng, checkpointed as well. Validation decodes its batches on the same threads.
+// Exact resumption needs the same W (and rank count); a run resumed with more workers starts
+// the new workers' Rngs fresh.
 #include <chrono>
 #include <fstream>
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "s2s/batching.hpp"
 #include "s2s/checkpoint.hpp"
 #include "s2s/config.hpp"
+#include "s2s/data_parallel.hpp"
 #include "s2s/distributed.hpp"
 #include "s2s/evaluation.hpp"
 #include "s2s/optim.hpp"
@@ -81,7 +89,9 @@ class Trainer {
   Validation validate();
 
  private:
-  Checkpoint make_checkpoint(bool full, const std::vector<std::string>& rng_states) const;
+  // rng_states[k]: checkpoint key → state of every RNG of every rank.
+  Checkpoint make_checkpoint(bool full,
+                             const std::vector<std::pair<std::string, std::string>>& rng_states) const;
   // Collective: every rank calls it (a full checkpoint gathers the ranks' RNG states); rank 0
   // writes.
   void save(const std::string& file, bool full) const;
@@ -99,6 +109,7 @@ class Trainer {
   LearningRateSchedule schedule_;
   LossOptions loss_options_;
   Rng rng_;
+  std::unique_ptr<GradientWorkers> workers_;  // null when train.workers = 1
   long step_ = 0;
   double best_ = 0.0;
   bool has_best_ = false;

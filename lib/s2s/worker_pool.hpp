@@ -1,0 +1,61 @@
+#pragma once
+// WorkerPool: W workers that run one task together, the calling thread being worker 0.
+//
+// This is the project's own threading, chosen over BLAS threads for work that splits into
+// independent pieces (the shards of a training batch, whole decoding batches): on a few cores
+// the matrix products of one batch are too small for OpenBLAS to keep several threads busy
+// (seq2seq GEMMs are 64–256 columns wide), while W independent pieces each run single-threaded
+// BLAS at full speed. Callers that use a pool of W > 1 set BLAS to one thread
+// (blas_setup.hpp); the pool itself knows nothing of BLAS.
+//
+//   pool.run([&](int w) { ... });   runs task(w) for w = 0 .. W−1 concurrently and returns when
+//                                   all have finished; an exception of any worker is rethrown
+//                                   (the lowest w's) after all have finished.
+//
+// The W − 1 threads are started once and sleep between tasks, so run() costs a few
+// microseconds, not a thread start. run() must not be called from inside a task.
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace s2s {
+
+class WorkerPool {
+ public:
+  // workers ≥ 1; throws std::invalid_argument otherwise.
+  explicit WorkerPool(int workers);
+  ~WorkerPool();
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+
+  int size() const { return static_cast<int>(threads_.size()) + 1; }
+  // Worker w's share [first, last) of n elements split over W workers: contiguous, in order,
+  // starting at multiples of 16 (whole cache lines and vectors for float).
+  static std::pair<std::size_t, std::size_t> chunk(std::size_t n, int w, int W) {
+    const std::size_t per = ((n + W - 1) / W + 15) / 16 * 16;
+    const std::size_t first = std::min(n, static_cast<std::size_t>(w) * per);
+    return {first, std::min(n, first + per)};
+  }
+  void run(const std::function<void(int worker)>& task);
+
+ private:
+  void loop(int worker);
+
+  std::vector<std::thread> threads_;  // workers 1 .. W−1
+  std::mutex mutex_;
+  std::condition_variable wake_, finished_;
+  const std::function<void(int)>* task_ = nullptr;
+  std::uint64_t generation_ = 0;  // incremented by every run()
+  int running_ = 0;               // threads still working on the current generation
+  bool stop_ = false;
+  std::vector<std::exception_ptr> errors_;  // per worker, of the current run()
+};
+
+}  // namespace s2s

@@ -1,0 +1,87 @@
+// WorkerPool (worker_pool.hpp) and the decoding of whole batches on it (decode_batches): every
+// worker runs once per task, errors come back to the caller, and concurrent decoding gives the
+// same hypotheses, bit for bit, as decoding the batches one after the other.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <stdexcept>
+
+#include "s2s/decoding.hpp"
+#include "s2s/model_factory.hpp"
+#include "s2s/worker_pool.hpp"
+
+using namespace s2s;
+
+TEST_CASE("A worker pool runs every worker once per task, many times over", "[workers]") {
+  const int W = GENERATE(1, 2, 4);
+  WorkerPool pool(W);
+  REQUIRE(pool.size() == W);
+  std::vector<int> runs(static_cast<std::size_t>(W), 0);
+  std::atomic<int> total{0};
+  for (int task = 0; task < 200; ++task)
+    pool.run([&](int w) {
+      ++runs[static_cast<std::size_t>(w)];  // each worker writes only its own slot
+      ++total;
+    });
+  CHECK(total == 200 * W);
+  for (int count : runs) CHECK(count == 200);
+  CHECK_THROWS_AS(WorkerPool(0), std::invalid_argument);
+}
+
+TEST_CASE("A worker's exception reaches the caller after all workers finished", "[workers]") {
+  WorkerPool pool(3);
+  std::atomic<int> finished{0};
+  CHECK_THROWS_WITH(pool.run([&](int w) {
+                      if (w == 2) throw std::runtime_error("worker 2 failed");
+                      ++finished;
+                    }),
+                    "worker 2 failed");
+  CHECK(finished == 2);
+  // The pool still works afterwards.
+  pool.run([&](int) { ++finished; });
+  CHECK(finished == 5);
+}
+
+TEST_CASE("Batches decoded on worker threads equal batches decoded one by one", "[workers]") {
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  const uword beam = GENERATE(1, 3);
+  INFO(type << ", beam " << beam);
+  ModelConfig config;
+  config.type = type;
+  config.embed_size = 8;
+  config.hidden_size = 12;
+  config.d_model = 8;
+  config.heads = 2;
+  config.ff_size = 16;
+  config.transformer_layers = 1;
+  auto model = make_model<float>(config, 12, 12);
+  Rng rng(5);
+  model->init(rng);
+  // 9 batches of 1..7 random sources of 1..9 tokens (ids 4..11).
+  std::vector<Batch> batches;
+  for (int k = 0; k < 9; ++k) {
+    std::vector<SequencePair> pairs(1 + k % 7);
+    std::vector<std::size_t> indices;
+    for (auto& p : pairs) {
+      p.source.resize(1 + rng.below(9));
+      for (Index& id : p.source) id = static_cast<Index>(4 + rng.below(8));
+      p.target = {4};
+      indices.push_back(indices.size());
+    }
+    batches.push_back(make_batch(pairs, indices));
+  }
+  DecodeOptions options;
+  options.beam_size = beam;
+  const auto serial = decode_batches(*model, batches, options);
+  WorkerPool pool(3);
+  const auto threaded = decode_batches(*model, batches, options, &pool);
+  REQUIRE(threaded.size() == serial.size());
+  for (std::size_t i = 0; i < serial.size(); ++i) {
+    REQUIRE(threaded[i].size() == serial[i].size());
+    for (std::size_t b = 0; b < serial[i].size(); ++b) {
+      CHECK(threaded[i][b].front().tokens == serial[i][b].front().tokens);
+      CHECK(threaded[i][b].front().score == serial[i][b].front().score);
+      CHECK(serial[i][b].front().score < 0);
+    }
+  }
+}
