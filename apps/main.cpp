@@ -10,6 +10,7 @@
 #include "s2s/blas_setup.hpp"
 #include "s2s/distributed.hpp"
 #include "s2s/version.hpp"
+#include "s2s/worker_pool.hpp"
 
 namespace {
 
@@ -86,6 +87,7 @@ void print_help(std::ostream& out) {
 
 int main(int argc, char** argv) {
   s2s::ensure_blas_core(argc, argv);
+  s2s::use_one_malloc_arena();  // worker threads: RSS as with one thread (worker_pool.hpp)
   if (argc < 2) {
     print_help(std::cerr);
     return 2;

@@ -1,9 +1,13 @@
 #include "s2s/worker_pool.hpp"
 
+#include <malloc.h>
+
 #include <stdexcept>
 #include <string>
 
 namespace s2s {
+
+void use_one_malloc_arena() { mallopt(M_ARENA_MAX, 1); }
 
 WorkerPool::WorkerPool(int workers) {
   if (workers < 1)
