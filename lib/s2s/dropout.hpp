@@ -7,6 +7,12 @@
 // Shapes: x, y any (rows × cols). The mask (already divided by 1 − p) is the cache.
 // Backward: ∂L/∂x += ∂L/∂y ⊙ m / (1 − p)  (or += ∂L/∂y when the layer was off).
 // Deterministic: the same Rng state gives the same mask.
+//
+// The mask takes ONE 64-bit draw s from the caller's Rng per call, whatever the size: element i
+// keeps iff u_i ≥ round(p · 2³²), where u_{2j} and u_{2j+1} are the low and high 32 bits of
+// SplitMix64's j-th output from s (Steele, Lea & Flood 2014: z = s + (j+1)·γ, then its
+// finaliser). One Mersenne Twister draw per element had been 15 % of a Transformer training
+// step; this is a vectorised loop. p is thus applied in steps of 2⁻³².
 #include "s2s/rng.hpp"
 #include "s2s/tensor.hpp"
 
