@@ -215,3 +215,40 @@ TEST_CASE("Parameters saved to a checkpoint and loaded into a new model give the
   CHECK_THROWS_WITH(load_parameters(checkpoint, wrong.params()),
                     Catch::Contains("encoder.embedding.weight") || Catch::Contains("in the model"));
 }
+
+TEST_CASE("Decoding with projected-embedding tables gives the log-probabilities of decoding "
+          "without them", "[rnn_seq2seq][decoding]") {
+  // encode() builds the tables when V ≤ rows × source steps: here 8 rows × 3 steps ≥ V = 12 for
+  // the batch, 1 × 3 < 12 for its first source alone. Both decode that source with the same
+  // previous tokens; its log-probabilities must agree up to double rounding.
+  const auto cell = GENERATE(as<std::string>{}, "gru", "lstm");
+  const auto attention = GENERATE(as<std::string>{}, "none", "bahdanau", "luong-general");
+  const bool feeding = GENERATE(true, false);
+  if (attention != "luong-general" && !feeding) return;  // input feeding is Luong's alone
+  INFO(cell << ", " << attention << (feeding ? ", input feeding" : ""));
+  ModelConfig config = tiny_config(cell, attention, true);
+  config.input_feeding = feeding;
+  config.decoder_layers = 2;
+  RnnSeq2Seq<double> model(config, 9, 12);
+  Rng rng(3);
+  model.init(rng);
+  model.params().values() *= 2.0;
+  std::vector<SequencePair> pairs;
+  for (Index i = 0; i < 8; ++i)
+    pairs.push_back({{static_cast<Index>(4 + i % 5), static_cast<Index>(4 + (i * 3) % 5),
+                      static_cast<Index>(4 + (i * 2) % 5)},
+                     {4}});
+  const Batch all = make_batch(pairs, {0, 1, 2, 3, 4, 5, 6, 7});
+  const Batch first = make_batch(pairs, {0});
+  auto with_tables = model.encode(all.source_ids, all.source_lengths, all.source_steps);
+  auto without = model.encode(first.source_ids, first.source_lengths, first.source_steps);
+  Mat<double> lp_all, lp_first;
+  double largest = 0.0;
+  for (Index token : {Vocab::kBos, Index(7), Index(11), Index(5)}) {
+    model.decode_step(*with_tables, std::vector<Index>(8, token), lp_all);
+    model.decode_step(*without, {token}, lp_first);
+    largest = std::max(largest, arma::abs(lp_all.col(0) - lp_first.col(0)).max());
+  }
+  CHECK(largest < 1e-12);
+  CHECK(arma::abs(lp_first).max() > 0.1);  // not a degenerate distribution
+}

@@ -10,12 +10,6 @@ namespace s2s {
 
 namespace {
 
-// Columns [first, first + n) of a column-major matrix as a no-copy view (contiguous memory).
-template <typename Real>
-Mat<Real> column_block(const Mat<Real>& m, uword first, uword n) {
-  return Mat<Real>(const_cast<Real*>(m.colptr(first)), m.n_rows, n, false, true);
-}
-
 // I_k of layer l: the rows of its input known for all steps.
 template <typename Real>
 uword known_rows_of(const DecoderRnnCache<Real>& cache, uword layer) {

@@ -131,21 +131,39 @@ void run_backward(const Mat<Real>& w_hh, const StepOrder& order, uword hidden,
 }
 
 template <class Kernel, typename Real>
+void sequence_forward_projected_impl(const RnnCell<Real>& cell,
+                                     const ParameterStore<Real>& params, const uword* lengths,
+                                     uword batch, bool reverse, const RnnState<Real>* initial,
+                                     Mat<Real>* outputs, RnnState<Real>* final, uword row,
+                                     RnnDirectionCache<Real>& cache);
+
+template <class Kernel, typename Real>
 void sequence_forward_impl(const RnnCell<Real>& cell, const ParameterStore<Real>& params,
                            const Mat<Real>& x, const uword* lengths, uword batch, bool reverse,
                            const RnnState<Real>* initial, Mat<Real>* outputs,
                            RnnState<Real>* final, uword row, RnnDirectionCache<Real>& cache) {
-  const uword H = cell.hidden_size(), B = batch;
+  const uword B = batch;
   if (x.n_rows != cell.input_size() || B == 0 || x.n_cols % B != 0)
     throw std::invalid_argument("rnn input: expected " + std::to_string(cell.input_size()) +
                                 " rows and a multiple of the batch " + std::to_string(B) +
                                 " columns, got " + shape_string(x.n_rows, x.n_cols));
-  const uword T = x.n_cols / B;
-  const Mat<Real>& w_ih = params.value(cell.weight_ih_id());
+  cache.gx = params.value(cell.weight_ih_id()) * x;  // (G·H × T·B), all steps in one GEMM
+  sequence_forward_projected_impl<Kernel, Real>(cell, params, lengths, batch, reverse, initial, outputs,
+                                          final, row, cache);
+}
+
+// sequence_forward_impl after its input projection: cache.gx (G·H × T·B) = W_ih x is given.
+template <class Kernel, typename Real>
+void sequence_forward_projected_impl(const RnnCell<Real>& cell,
+                                     const ParameterStore<Real>& params, const uword* lengths,
+                                     uword batch, bool reverse, const RnnState<Real>* initial,
+                                     Mat<Real>* outputs, RnnState<Real>* final, uword row,
+                                     RnnDirectionCache<Real>& cache) {
+  const uword H = cell.hidden_size(), B = batch;
+  const uword T = cache.gx.n_cols / B;
   const Mat<Real>& w_hh = params.value(cell.weight_hh_id());
 
   // Every buffer of the loop is sized here; set_size keeps the memory when the shape repeats.
-  cache.gx = w_ih * x;  // (G·H × T·B), all steps in one GEMM
   cache.gh.set_size(cell.gate_rows(), B);
   cache.h.set_size(H, (T + 1) * B);
   cache.gates.set_size(Kernel::kCacheRows * H, T * B);
@@ -288,6 +306,29 @@ void RnnCell<Real>::step_forward(const ParameterStore<Real>& params, const Mat<R
   else
     next.c.reset();
   sequence_forward(params, x, nullptr, B, false, &prev, nullptr, &next, 0, cache.step);
+}
+
+template <typename Real>
+void RnnCell<Real>::step_forward_projected(const ParameterStore<Real>& params, const Mat<Real>& gx,
+                                           const RnnState<Real>& prev, RnnState<Real>& next,
+                                           RnnStepCache<Real>& cache) const {
+  const uword B = gx.n_cols;
+  check_shape(gx, gate_rows(), B, "rnn step: projected input");
+  if (!prev.h.is_empty()) check_shape(prev.h, hidden_size_, B, "rnn step: prev.h");
+  if (!prev.c.is_empty()) check_shape(prev.c, hidden_size_, B, "rnn step: prev.c");
+  cache.x.reset();  // no backward from here
+  cache.step.gx = gx;
+  next.h.set_size(hidden_size_, B);
+  if (type_ == RnnCellType::kLstm)
+    next.c.set_size(hidden_size_, B);
+  else
+    next.c.reset();
+  if (type_ == RnnCellType::kGru)
+    sequence_forward_projected_impl<GruKernel<Real>, Real>(*this, params, nullptr, B, false, &prev,
+                                                     nullptr, &next, 0, cache.step);
+  else
+    sequence_forward_projected_impl<LstmKernel<Real>, Real>(*this, params, nullptr, B, false, &prev,
+                                                      nullptr, &next, 0, cache.step);
 }
 
 template <typename Real>

@@ -95,6 +95,12 @@ class RnnCell {
   // dx (I × B) and d_prev->h/.c (H × B; an empty matrix is first set to zeros).
   void step_backward(ParameterStore<Real>& params, RnnStepCache<Real>& cache,
                      const RnnState<Real>& d_next, Mat<Real>* dx, RnnState<Real>* d_prev) const;
+  // step_forward from the input projection gx = W_ih x (G·H × B, without b_ih) that the caller
+  // computed, e.g. from a table of projected embeddings when decoding. Inference only: the
+  // cache cannot be used by step_backward.
+  void step_forward_projected(const ParameterStore<Real>& params, const Mat<Real>& gx,
+                              const RnnState<Real>& prev, RnnState<Real>& next,
+                              RnnStepCache<Real>& cache) const;
 
   // One direction over a padded batch, the building block of RnnLayer. The states and the
   // outputs are the rows [row, row + H) of (D·H × ·) matrices; lengths == nullptr means every

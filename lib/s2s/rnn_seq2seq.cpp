@@ -30,6 +30,7 @@ struct RnnSeq2Seq<Real>::EncoderCache {
 template <typename Real>
 struct RnnSeq2Seq<Real>::StepCache {
   Mat<Real> x;                  // (X × N) decoder RNN input, when it is not just e_t
+  Mat<Real> gx0;                // (G·H × N) layer 0's input projection from ProjectedEmbeddings
   RnnStackStepCache<Real> rnn;
   AttentionStepCache<Real> attn;
   Mat<Real> context;            // (H × N) c_t
@@ -46,9 +47,24 @@ struct RnnSeq2Seq<Real>::RnnDecodeState : DecodeState {
   StepCache step;
   uword t = 0;
   std::vector<uword> source_of_row;          // which source each row decodes
+  // Decoding tables, when cheaper than per-step products (encode()): the embedding part of the
+  // decoder's layer-0 input projection and of Bahdanau's output projection, for every target id.
+  Mat<Real> embed_to_gates;                  // (G·H × V) W_ih[:, :E] Emb_tgt, or empty
+  Mat<Real> embed_to_output;                 // (H × V) W_o[:, 2H:] Emb_tgt (bahdanau), or empty
+  ProjectedEmbeddings projected;             // the step's columns of the two tables
 };
 
 namespace {
+
+// out.col(i) = table.col(ids[i]) (the <pad> id of a finished row is a valid column too).
+template <typename Real>
+void gather_columns(const Mat<Real>& table, const std::vector<Index>& ids, Mat<Real>& out) {
+  out.set_size(table.n_rows, ids.size());
+  for (uword i = 0; i < ids.size(); ++i) {
+    const Real* from = table.colptr(static_cast<uword>(ids[i]));
+    std::copy(from, from + table.n_rows, out.colptr(i));
+  }
+}
 
 template <typename Real>
 S2S_VECTOR_CLONES void tanh_inplace(Mat<Real>& m) {
@@ -226,21 +242,48 @@ template <typename Real>
 void RnnSeq2Seq<Real>::step_forward(const AttentionKeys<Real>* keys, const Mat<Real>& e, uword t,
                                     const std::vector<RnnState<Real>>& prev,
                                     const Mat<Real>& feed, std::vector<RnnState<Real>>& next,
-                                    Mat<Real>& o, StepCache& cache, bool training,
-                                    Rng& rng) const {
+                                    Mat<Real>& o, StepCache& cache, bool training, Rng& rng,
+                                    const ProjectedEmbeddings* projected) const {
   const ParameterStore<Real>& p = *params_;
   const uword N = e.n_cols;
+  // The decoder RNN on [e_t; x_step] (x_step: Bahdanau's c_t, Luong's o_{t−1}, or nothing).
+  // With projected embeddings, layer 0's W_ih [e_t; x_step] = (W_ih[:, :E] e_t, gathered) +
+  // W_ih[:, E:] x_step.
+  auto rnn_step = [&](const Mat<Real>* x_step) {
+    if (projected != nullptr) {
+      cache.gx0 = projected->gates;
+      if (x_step != nullptr) {
+        const Mat<Real>& w_ih = p.value(decoder_->layer(0).cell(0).weight_ih_id());
+        cache.gx0 += column_block(w_ih, E_, x_step->n_rows) * *x_step;
+      }
+      decoder_->step_forward_projected(p, cache.gx0, prev, next, cache.rnn, training, rng);
+    } else if (x_step != nullptr) {
+      cache.x.set_size(decoder_input_size_, N);
+      cache.x.rows(0, E_ - 1) = e;
+      cache.x.rows(E_, E_ + x_step->n_rows - 1) = *x_step;
+      decoder_->step_forward(p, cache.x, prev, next, cache.rnn, training, rng);
+    } else {
+      decoder_->step_forward(p, e, prev, next, cache.rnn, training, rng);
+    }
+  };
   switch (flow_) {
     case Flow::kNone:
-      decoder_->step_forward(p, e, prev, next, cache.rnn, training, rng);
+      rnn_step(nullptr);
       o = next.back().h;
       return;
     case Flow::kBahdanau: {
       attention_->forward(p, *keys, prev.back().h, t, cache.attn, cache.context, cache.weights);
-      cache.x.set_size(decoder_input_size_, N);
-      cache.x.rows(0, E_ - 1) = e;
-      cache.x.rows(E_, E_ + H_ - 1) = cache.context;
-      decoder_->step_forward(p, cache.x, prev, next, cache.rnn, training, rng);
+      rnn_step(&cache.context);
+      if (projected != nullptr) {  // W_o [s_t; c_t; e_t] = W_o[:, :2H] [s_t; c_t] + (W_o[:, 2H:] e_t)
+        cache.combine_in.set_size(2 * H_, N);
+        cache.combine_in.rows(0, H_ - 1) = next.back().h;
+        cache.combine_in.rows(H_, 2 * H_ - 1) = cache.context;
+        o = projected->output;
+        o += column_block(p.value(output_proj_->weight_id()), 0, 2 * H_) * cache.combine_in;
+        o.each_col() += p.value(output_proj_->bias_id()).col(0);
+        tanh_inplace(o);
+        return;
+      }
       cache.combine_in.set_size(2 * H_ + E_, N);
       cache.combine_in.rows(0, H_ - 1) = next.back().h;
       cache.combine_in.rows(H_, 2 * H_ - 1) = cache.context;
@@ -248,14 +291,7 @@ void RnnSeq2Seq<Real>::step_forward(const AttentionKeys<Real>* keys, const Mat<R
       break;
     }
     case Flow::kLuong: {
-      if (config_.input_feeding) {
-        cache.x.set_size(decoder_input_size_, N);
-        cache.x.rows(0, E_ - 1) = e;
-        cache.x.rows(E_, E_ + H_ - 1) = feed;
-        decoder_->step_forward(p, cache.x, prev, next, cache.rnn, training, rng);
-      } else {
-        decoder_->step_forward(p, e, prev, next, cache.rnn, training, rng);
-      }
+      rnn_step(config_.input_feeding ? &feed : nullptr);
       attention_->forward(p, *keys, next.back().h, t, cache.attn, cache.context, cache.weights);
       cache.combine_in.set_size(2 * H_, N);
       cache.combine_in.rows(0, H_ - 1) = cache.context;
@@ -537,6 +573,18 @@ std::unique_ptr<DecodeState> RnnSeq2Seq<Real>::encode(const std::vector<Index>& 
   state->feed.zeros(H_, state->rows);
   state->source_of_row.resize(state->rows);
   for (uword i = 0; i < state->rows; ++i) state->source_of_row[i] = i;
+  // Tables cost G·H·E·V multiply-adds once; they save G·H·E per row and step. Worth it when the
+  // vocabulary is smaller than the rows times the steps to come (about the source length):
+  // characters and phonemes, not 30k subwords.
+  const ParameterStore<Real>& p = *params_;
+  if (tgt_vocab_ <= state->rows * std::max<uword>(src_steps, 1)) {
+    const Mat<Real>& embedding = p.value(tgt_embed_->weight_id());  // (E × V)
+    state->embed_to_gates =
+        column_block(p.value(decoder_->layer(0).cell(0).weight_ih_id()), 0, E_) * embedding;
+    if (flow_ == Flow::kBahdanau)
+      state->embed_to_output =
+          column_block(p.value(output_proj_->weight_id()), 2 * H_, E_) * embedding;
+  }
   return state;
 }
 
@@ -548,9 +596,17 @@ void RnnSeq2Seq<Real>::decode_step(DecodeState& base, const std::vector<Index>& 
     throw std::invalid_argument("decode_step: " + std::to_string(prev_tokens.size()) +
                                 " tokens for " + std::to_string(s.rows) + " rows");
   Rng unused(0);
-  tgt_embed_->forward(*params_, prev_tokens, s.embedded);
-  step_forward(attention_ ? &s.encoder.keys : nullptr, s.embedded, s.t, s.states, s.feed, s.next,
-               s.output, s.step, false, unused);
+  const ProjectedEmbeddings* projected = nullptr;
+  if (!s.embed_to_gates.is_empty()) {
+    gather_columns(s.embed_to_gates, prev_tokens, s.projected.gates);
+    if (!s.embed_to_output.is_empty())
+      gather_columns(s.embed_to_output, prev_tokens, s.projected.output);
+    projected = &s.projected;
+  } else {
+    tgt_embed_->forward(*params_, prev_tokens, s.embedded);
+  }
+  step_forward(attention_ ? &s.encoder.keys : nullptr, projected ? s.projected.gates : s.embedded,
+               s.t, s.states, s.feed, s.next, s.output, s.step, false, unused, projected);
   std::swap(s.states, s.next);
   s.feed = s.output;
   output_logits(s.output, s.logits);

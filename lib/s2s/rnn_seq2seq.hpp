@@ -20,6 +20,12 @@
 // Output:   logits_t = W_out dropout(o_t) + b_out (W_out = Emb_tgtᵀ when tied)
 // Loss:     softmax cross-entropy with the pad id ignored, label smoothing, normalisation.
 //
+// Decoding (encode, decode_step) runs the same step equations one step at a time. When the target
+// vocabulary is small next to rows × source length (characters, phonemes), encode() also
+// computes W_ih[:, :E] Emb_tgt and (Bahdanau) W_o[:, 2H:] Emb_tgt for every target id, and each
+// step looks up its columns instead of multiplying the embeddings again: the same sums in
+// another order (equal up to rounding), about 18 % fewer multiply-adds per step for G2P.
+//
 // Parameter names: encoder.embedding.weight, encoder.rnn.layer{l}[.fwd|.bwd].weight_ih, ...,
 // bridge.weight/bias, decoder.embedding.weight, decoder.rnn.layer{l}.weight_ih, ...,
 // decoder.attention.*, decoder.output_proj.* (bahdanau) or decoder.attention_combine.weight
@@ -77,6 +83,12 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
   struct StepCache;
   struct RnnDecodeState;
   struct TrainWorkspace;
+  // The embedding parts of a decoding step's products, looked up in precomputed tables:
+  // gates = W_ih[:, :E] e_t (G·H × N) of the decoder's layer 0, output = W_o[:, 2H:] e_t (H × N)
+  // for Bahdanau (else empty).
+  struct ProjectedEmbeddings {
+    Mat<Real> gates, output;
+  };
 
   // Encoder + bridge + attention keys for a source batch.
   void encode_batch(const std::vector<Index>& src, const std::vector<uword>& lengths, uword steps,
@@ -86,10 +98,12 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
                       std::vector<RnnState<Real>>& initial, EncoderCache& cache) const;
   // One decoder step: x built from e (E × N) and the flow's extra input; writes `next` states,
   // the output vector o (H × N), and the step's attention weights when there is attention.
+  // With `projected` (decoding), e is not read: the embedding parts of the products come from
+  // it instead (same equations, another order of summation).
   void step_forward(const AttentionKeys<Real>* keys, const Mat<Real>& e, uword t,
                     const std::vector<RnnState<Real>>& prev, const Mat<Real>& feed,
                     std::vector<RnnState<Real>>& next, Mat<Real>& o, StepCache& cache,
-                    bool training, Rng& rng) const;
+                    bool training, Rng& rng, const ProjectedEmbeddings* projected = nullptr) const;
   void output_logits(const Mat<Real>& o, Mat<Real>& logits) const;
 
   ModelConfig config_;

@@ -93,6 +93,30 @@ void RnnStack<Real>::step_forward(const ParameterStore<Real>& params, const Mat<
   if (prev.size() != N)
     throw std::invalid_argument("rnn stack step: " + std::to_string(prev.size()) +
                                 " states for " + std::to_string(N) + " layers");
+  step_layers(params, &x, nullptr, prev, next, cache, training, rng);
+}
+
+template <typename Real>
+void RnnStack<Real>::step_forward_projected(const ParameterStore<Real>& params,
+                                            const Mat<Real>& gx0,
+                                            const std::vector<RnnState<Real>>& prev,
+                                            std::vector<RnnState<Real>>& next,
+                                            RnnStackStepCache<Real>& cache, bool training,
+                                            Rng& rng) const {
+  if (config_.bidirectional)
+    throw std::invalid_argument("rnn stack: the single-step API needs a unidirectional stack");
+  if (prev.size() != layers_.size())
+    throw std::invalid_argument("rnn stack step: " + std::to_string(prev.size()) +
+                                " states for " + std::to_string(layers_.size()) + " layers");
+  step_layers(params, nullptr, &gx0, prev, next, cache, training, rng);
+}
+
+template <typename Real>
+void RnnStack<Real>::step_layers(const ParameterStore<Real>& params, const Mat<Real>* x,
+                                 const Mat<Real>* gx0, const std::vector<RnnState<Real>>& prev,
+                                 std::vector<RnnState<Real>>& next, RnnStackStepCache<Real>& cache,
+                                 bool training, Rng& rng) const {
+  const uword N = layers_.size();
   cache.cells.resize(N);
   cache.dropouts.resize(N);
   next.resize(N);
@@ -100,8 +124,11 @@ void RnnStack<Real>::step_forward(const ParameterStore<Real>& params, const Mat<
     // The cell keeps its input in cache.cells[l].x; dropout writes layer l's input there directly.
     if (l > 0)
       dropout_.forward(next[l - 1].h, cache.cells[l].x, cache.dropouts[l], training, rng);
-    const Mat<Real>& input = l == 0 ? x : cache.cells[l].x;
-    layers_[l].cell(0).step_forward(params, input, prev[l], next[l], cache.cells[l]);
+    if (l == 0 && gx0 != nullptr)
+      layers_[0].cell(0).step_forward_projected(params, *gx0, prev[0], next[0], cache.cells[0]);
+    else
+      layers_[l].cell(0).step_forward(params, l == 0 ? *x : cache.cells[l].x, prev[l], next[l],
+                                      cache.cells[l]);
   }
 }
 

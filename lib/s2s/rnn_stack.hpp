@@ -73,6 +73,12 @@ class RnnStack {
   void step_forward(const ParameterStore<Real>& params, const Mat<Real>& x,
                     const std::vector<RnnState<Real>>& prev, std::vector<RnnState<Real>>& next,
                     RnnStackStepCache<Real>& cache, bool training, Rng& rng) const;
+  // step_forward with layer 0's input projection W_ih x (G·H × B) given instead of x (decoding
+  // with projected-embedding tables, rnn_seq2seq.hpp). Inference only (no step_backward).
+  void step_forward_projected(const ParameterStore<Real>& params, const Mat<Real>& gx0,
+                              const std::vector<RnnState<Real>>& prev,
+                              std::vector<RnnState<Real>>& next, RnnStackStepCache<Real>& cache,
+                              bool training, Rng& rng) const;
   // d_next: one per layer (empty = 0) or nullptr; d_output (H × B) is added to the top layer's
   // d_next.h (either may be absent). Adds into parameter gradients, dx (I × B) and d_prev.
   void step_backward(ParameterStore<Real>& params, RnnStackStepCache<Real>& cache,
@@ -85,6 +91,11 @@ class RnnStack {
   const RnnLayer<Real>& layer(uword l) const { return layers_.at(l); }
 
  private:
+  // The single step over every layer; layer 0 from x, or from its projection gx0 when given.
+  void step_layers(const ParameterStore<Real>& params, const Mat<Real>* x, const Mat<Real>* gx0,
+                   const std::vector<RnnState<Real>>& prev, std::vector<RnnState<Real>>& next,
+                   RnnStackStepCache<Real>& cache, bool training, Rng& rng) const;
+
   RnnStackConfig config_;
   std::vector<RnnLayer<Real>> layers_;
   Dropout<Real> dropout_;

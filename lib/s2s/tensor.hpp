@@ -34,6 +34,13 @@ inline const arma::Mat<Real> step_view(const arma::Mat<Real>& seq, uword t, uwor
                          true);
 }
 
+// Columns [first, first + n) of a column-major matrix as a no-copy view (contiguous memory), e.g.
+// the part of a weight matrix W_ih = [W_a W_b] that multiplies one part of a stacked input.
+template <typename Real>
+inline const arma::Mat<Real> column_block(const arma::Mat<Real>& m, uword first, uword n) {
+  return arma::Mat<Real>(const_cast<Real*>(m.colptr(first)), m.n_rows, n, false, true);
+}
+
 // The (1 × T·B) 0/1 mask of a padded batch with the given lengths (each ≤ steps).
 template <typename Real>
 arma::Row<Real> length_mask(const std::vector<uword>& lengths, uword steps) {
