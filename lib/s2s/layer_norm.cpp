@@ -3,7 +3,36 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/activations.hpp"  // S2S_VECTOR_CLONES
+
 namespace s2s {
+
+namespace {
+
+constexpr uword kLanes = 8;  // partial sums: one AVX-512 register of doubles
+
+// Σ_i (x_i − shift)^power for power 1 or 2, in double, as kLanes interleaved partial sums added
+// in a fixed order at the end: the compiler can vectorise it (a single running sum it may not
+// reorder), and the result does not depend on the vector width.
+template <int power, typename Real>
+S2S_VECTOR_CLONES double lane_sum(const Real* x, uword n, double shift) {
+  double acc[kLanes] = {};
+  const uword whole = n / kLanes * kLanes;
+  for (uword i = 0; i < whole; i += kLanes)
+    for (uword j = 0; j < kLanes; ++j) {
+      const double v = static_cast<double>(x[i + j]) - shift;
+      acc[j] += power == 1 ? v : v * v;
+    }
+  for (uword i = whole; i < n; ++i) {
+    const double v = static_cast<double>(x[i]) - shift;
+    acc[i - whole] += power == 1 ? v : v * v;
+  }
+  double sum = 0.0;
+  for (uword j = 0; j < kLanes; ++j) sum += acc[j];
+  return sum;
+}
+
+}  // namespace
 
 template <typename Real>
 LayerNorm<Real>::LayerNorm(ParamLayout& layout, const std::string& name, uword dim, double eps)
@@ -36,14 +65,8 @@ void LayerNorm<Real>::forward(const ParameterStore<Real>& params, const Mat<Real
   for (uword n = 0; n < cols; ++n) {
     const Real* xc = x.colptr(n);
     // Two passes in double: exact enough for float inputs with a large common offset.
-    double sum = 0.0;
-    for (uword i = 0; i < dim_; ++i) sum += xc[i];
-    const double mean = sum * inv_dim;
-    double sq = 0.0;
-    for (uword i = 0; i < dim_; ++i) {
-      const double centred = xc[i] - mean;
-      sq += centred * centred;
-    }
+    const double mean = lane_sum<1>(xc, dim_, 0.0) * inv_dim;
+    const double sq = lane_sum<2>(xc, dim_, mean);
     const double rstd = 1.0 / std::sqrt(sq * inv_dim + eps_);
     cache.mean(n) = static_cast<Real>(mean);
     cache.rstd(n) = static_cast<Real>(rstd);
