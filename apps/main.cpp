@@ -87,7 +87,7 @@ void print_help(std::ostream& out) {
 
 int main(int argc, char** argv) {
   s2s::ensure_blas_core(argc, argv);
-  s2s::use_one_malloc_arena();  // worker threads: RSS as with one thread (worker_pool.hpp)
+  s2s::tune_malloc();  // one arena, blocks kept for reuse (worker_pool.hpp)
   if (argc < 2) {
     print_help(std::cerr);
     return 2;

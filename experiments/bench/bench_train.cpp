@@ -488,7 +488,7 @@ Options parse_options(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   s2s::ensure_blas_core(argc, argv);
-  s2s::use_one_malloc_arena();  // worker threads: RSS as with one thread (worker_pool.hpp)
+  s2s::tune_malloc();  // one arena, blocks kept for reuse (worker_pool.hpp)
   try {
     const Options options = parse_options(argc, argv);
     return options.export_dir.empty() ? run_measure(options) : run_export(options);

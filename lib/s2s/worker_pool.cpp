@@ -2,12 +2,17 @@
 
 #include <malloc.h>
 
+#include <limits>
 #include <stdexcept>
 #include <string>
 
 namespace s2s {
 
-void use_one_malloc_arena() { mallopt(M_ARENA_MAX, 1); }
+void tune_malloc() {
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+}
 
 WorkerPool::WorkerPool(int workers) {
   if (workers < 1)

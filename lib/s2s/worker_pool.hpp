@@ -27,13 +27,19 @@
 
 namespace s2s {
 
-// Makes every thread of the process allocate from glibc's one main arena (mallopt M_ARENA_MAX
-// = 1). glibc otherwise gives each thread that allocates its own arena, and memory freed in one
-// is not reused by another: with 2 workers the Transformer benchmark's peak RSS grew from 431 to
-// 677 MB, at the same speed. Programs call it first thing in main(), before any thread starts
-// (apps/main.cpp, the benchmarks); a process-wide setting is the program's decision, not the
-// library's.
-void use_one_malloc_arena();
+// glibc malloc set for this workload (mallopt), called first thing in main() by the programs
+// (apps/main.cpp, the benchmarks) before any thread starts; a process-wide setting is the
+// program's decision, not the library's:
+//   M_ARENA_MAX = 1      every thread allocates from the one main arena. With a per-thread
+//                        arena, memory freed in one is not reused by another: with 2 workers
+//                        the Transformer benchmark's peak RSS grew from 431 to 677 MB.
+//   M_MMAP_MAX = 0,      large blocks come from the heap and stay there when freed, so the
+//   M_TRIM_THRESHOLD     next batch reuses them instead of mapping fresh, zeroed pages: the
+//     = 2 GB             page faults had been 28 % of a Transformer training step at length
+//                        100 (1,201 -> 1,882 tokens/s, same peak RSS).
+// The price: memory freed late in a run is not returned to the system before the process ends
+// (peak RSS, which is what the benchmarks report, does not change).
+void tune_malloc();
 
 class WorkerPool {
  public:
