@@ -200,9 +200,10 @@ def growth_tables(res, out):
             for beam in beams:
                 cells = []
                 for side in SIDES:
-                    r = [x for x in res.records("file", side, model, "decode_words_per_s",
-                                                beam=beam) if x["threads"] == 1]
-                    ms = 64e3 / r[0]["value"] if r else None
+                    r = [x["value"] for x in res.records("file", side, model,
+                                                         "decode_words_per_s", beam=beam)
+                         if x["threads"] == 1]
+                    ms = 64e3 / max(r) if r else None
                     base.setdefault(side, ms)
                     cells.append(ms)
                 if all(c is None for c in cells):
@@ -232,7 +233,8 @@ def main():
                f"decode and train from the same weights (s2s init, seed 1, then "
                f"{h.get('pretrain', '?')} untimed training steps so outputs stop at realistic "
                "lengths); thread settings tried: s2s " + h.get("s2s_settings", "?") +
-               ", PyTorch " + h.get("torch_settings", "?") + "; git " +
+               ", PyTorch " + h.get("torch_settings", "?") + "; each measured " +
+               h.get("repeats", "1") + " time(s), best kept; git " +
                h.get("git", "?"))
     out.append("- training = zero grad, forward, backward, clip-norm 5, Adam lr 1e-3; "
                "decoding = lib/s2s/decoding.hpp's greedy and beam search (PyTorch: the same "

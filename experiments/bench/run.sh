@@ -14,8 +14,10 @@
 #        PyTorch  N   N ATen and N BLAS threads   A+B A ATen (torch.set_num_threads), B BLAS
 #   3. synthetic batches of source (and target) length 10, 20, 50, 100: training tokens/s of
 #      gru-bahdanau and transformer, 1 thread
-#   4. report.py: the Markdown table, printed and written to experiments/bench/results/DATE.md
-#      (the raw JSON lines next to it, DATE.jsonl)
+#   4. report.py: the Markdown table, printed and written to experiments/bench/results/NAME.md
+#      (the raw JSON lines next to it, NAME.jsonl); NAME = BENCH_NAME, default the date
+# REPEATS=N measures every setting N times, the two sides taking turns, and the report keeps each
+# side's best: on shared cores a slow spell then costs a repeat, not the comparison.
 # OPENBLAS_CORETYPE is left as the environment gives it; PyTorch is /usr/bin/python3 (Debian's
 # python3-torch, on the same OpenBLAS).
 set -euo pipefail
@@ -33,10 +35,16 @@ DATA=data/cmudict/train.tsv
 PY=/usr/bin/python3
 BIN=${BENCH_BIN:-build/bin}  # BENCH_BIN=DIR: use binaries already built there, skip the build
 DATE=$(date +%Y-%m-%d)
-WORK=runs/bench/$DATE
+NAME=${BENCH_NAME:-$DATE}  # results/NAME.md and .jsonl (an existing pair is never overwritten)
+REPEATS=${REPEATS:-1}      # measure every setting this many times; the report keeps the best
+WORK=runs/bench/$NAME
 RESULTS=experiments/bench/results
 RAW=$WORK/raw.jsonl
 
+if [ -e "$RESULTS/$NAME.md" ] || [ -e "$RESULTS/$NAME.jsonl" ]; then
+  echo "bench: $RESULTS/$NAME.md exists; set BENCH_NAME to another name" >&2
+  exit 2
+fi
 [ -n "${BENCH_BIN:-}" ] || scripts/build.sh --target bench_train bench_sgemm >/dev/null
 [ -f "$DATA" ] || data/cmudict/fetch.sh
 mkdir -p "$WORK" "$RESULTS"
@@ -79,17 +87,19 @@ for model in $MODELS; do
   dir=$WORK/$model
   export_model "$dir" --model "$model" --data "$DATA" --batches "$BATCHES" \
     --pretrain "$PRETRAIN" || continue
-  for setting in $S2S_SETTINGS; do
-    # shellcheck disable=SC2046
-    measure "$(total_threads "$setting")" 1 "$BIN/bench_train" --from "$dir" \
-      $(s2s_flags "$setting") --beams "$(beams_for "$setting")"
-  done
-  for setting in $TORCH_SETTINGS; do
-    aten=${setting%+*}
-    # shellcheck disable=SC2046
-    measure "$(total_threads "$setting")" "$aten" $PY experiments/bench/bench_torch.py \
-      --from "$dir" $(torch_flags "$setting") --beams "$(beams_for "$setting")" \
-      --pretrain-if-unloaded "$PRETRAIN"
+  for _ in $(seq "$REPEATS"); do  # the two sides alternate, so slow spells hit both
+    for setting in $S2S_SETTINGS; do
+      # shellcheck disable=SC2046
+      measure "$(total_threads "$setting")" 1 "$BIN/bench_train" --from "$dir" \
+        $(s2s_flags "$setting") --beams "$(beams_for "$setting")"
+    done
+    for setting in $TORCH_SETTINGS; do
+      aten=${setting%+*}
+      # shellcheck disable=SC2046
+      measure "$(total_threads "$setting")" "$aten" $PY experiments/bench/bench_torch.py \
+        --from "$dir" $(torch_flags "$setting") --beams "$(beams_for "$setting")" \
+        --pretrain-if-unloaded "$PRETRAIN"
+    done
   done
 done
 
@@ -97,8 +107,10 @@ for model in $SWEEP_MODELS; do
   for len in $SWEEP_LENGTHS; do
     dir=$WORK/$model-len$len
     export_model "$dir" --model "$model" --src-len "$len" --batches "$SWEEP_BATCHES" || continue
-    measure 1 1 "$BIN/bench_train" --from "$dir" --threads 1 --no-decode
-    measure 1 1 $PY experiments/bench/bench_torch.py --from "$dir" --threads 1 --no-decode
+    for _ in $(seq "$REPEATS"); do
+      measure 1 1 "$BIN/bench_train" --from "$dir" --threads 1 --no-decode
+      measure 1 1 $PY experiments/bench/bench_torch.py --from "$dir" --threads 1 --no-decode
+    done
   done
 done
 
@@ -114,9 +126,10 @@ header = {"event": "header", "date": "$DATE", "load_start": "$LOAD_START", "load
           "torch": torch_info["torch"], "torch_blas": torch_info["blas_info"],
           "torch_openblas": torch_info.get("openblas_config", "?"),
           "batches": "$BATCHES", "batch_size": "64", "data": "$DATA", "pretrain": "$PRETRAIN",
-          "s2s_settings": "$S2S_SETTINGS", "torch_settings": "$TORCH_SETTINGS", "git": "$GIT"}
+          "s2s_settings": "$S2S_SETTINGS", "torch_settings": "$TORCH_SETTINGS",
+          "repeats": "$REPEATS", "git": "$GIT"}
 with open(sys.argv[1], "a") as f:
     f.write(json.dumps(header) + "\n")
 EOF
-cp "$RAW" "$RESULTS/$DATE.jsonl"
-$PY experiments/bench/report.py "$RAW" | tee "$RESULTS/$DATE.md"
+cp "$RAW" "$RESULTS/$NAME.jsonl"
+$PY experiments/bench/report.py "$RAW" | tee "$RESULTS/$NAME.md"
