@@ -87,12 +87,6 @@ void RnnStack<Real>::step_forward(const ParameterStore<Real>& params, const Mat<
                                   std::vector<RnnState<Real>>& next,
                                   RnnStackStepCache<Real>& cache, bool training,
                                   Rng& rng) const {
-  if (config_.bidirectional)
-    throw std::invalid_argument("rnn stack: the single-step API needs a unidirectional stack");
-  const uword N = layers_.size();
-  if (prev.size() != N)
-    throw std::invalid_argument("rnn stack step: " + std::to_string(prev.size()) +
-                                " states for " + std::to_string(N) + " layers");
   step_layers(params, &x, nullptr, prev, next, cache, training, rng);
 }
 
@@ -103,11 +97,6 @@ void RnnStack<Real>::step_forward_projected(const ParameterStore<Real>& params,
                                             std::vector<RnnState<Real>>& next,
                                             RnnStackStepCache<Real>& cache, bool training,
                                             Rng& rng) const {
-  if (config_.bidirectional)
-    throw std::invalid_argument("rnn stack: the single-step API needs a unidirectional stack");
-  if (prev.size() != layers_.size())
-    throw std::invalid_argument("rnn stack step: " + std::to_string(prev.size()) +
-                                " states for " + std::to_string(layers_.size()) + " layers");
   step_layers(params, nullptr, &gx0, prev, next, cache, training, rng);
 }
 
@@ -116,7 +105,12 @@ void RnnStack<Real>::step_layers(const ParameterStore<Real>& params, const Mat<R
                                  const Mat<Real>* gx0, const std::vector<RnnState<Real>>& prev,
                                  std::vector<RnnState<Real>>& next, RnnStackStepCache<Real>& cache,
                                  bool training, Rng& rng) const {
+  if (config_.bidirectional)
+    throw std::invalid_argument("rnn stack: the single-step API needs a unidirectional stack");
   const uword N = layers_.size();
+  if (prev.size() != N)
+    throw std::invalid_argument("rnn stack step: " + std::to_string(prev.size()) +
+                                " states for " + std::to_string(N) + " layers");
   cache.cells.resize(N);
   cache.dropouts.resize(N);
   next.resize(N);
