@@ -324,9 +324,11 @@ std::unique_ptr<DecodeState> TransformerSeq2Seq<Real>::encode(const std::vector<
   const uword B = src_lengths.size();
   state->rows = B;
   state->layers.resize(layers_);
-  // Room for the default output length limit (decoding.hpp: 2·S + 10, then </s>); the
-  // self-attention caches double beyond it.
-  const uword capacity = 2 * src_steps + 11;
+  // Room for outputs as long as the source and a few more; the self-attention caches double
+  // beyond it (multi_head_attention.cpp). Room for the longest allowed output (2·S + 10) would
+  // reserve 2–3× what outputs use: at beam 10 that made decoding the peak of the process's
+  // memory (882 MB against 425 MB for training, benchmark Transformer).
+  const uword capacity = src_steps + 4;
   for (uword l = 0; l < layers_; ++l) {
     decoder_[l].project_memory(*params_, enc.output, src_lengths, src_steps,
                                state->layers[l].cross_memory);
