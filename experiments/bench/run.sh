@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # s2s vs PyTorch on the issue-6 models, same data, same batches, same weights (issue 6).
 #
-#   experiments/bench/run.sh            the full run (about 20-30 minutes on 2 busy cores)
+#   experiments/bench/run.sh            the full run (REPEATS=2: 46 minutes on this 2-core machine)
 #   BATCHES=4 PRETRAIN=20 SWEEP_BATCHES=1 experiments/bench/run.sh     a quick check
 #
 # Builds bench_train and bench_sgemm (scripts/build.sh), fetches CMUdict if needed, then:
