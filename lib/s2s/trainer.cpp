@@ -103,7 +103,8 @@ Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
   const int W = config.train.workers;
   if (W > 1) {
     std::vector<Rng> rngs;
-    for (int w = 1; w < W; ++w) rngs.emplace_back(dropout_seed(config.train.seed, context.comm.rank(), w));
+    for (int w = 1; w < W; ++w)
+      rngs.emplace_back(dropout_seed(config.train.seed, context.comm.rank(), w));
     const uword src_vocab = model.source_vocab_size(), tgt_vocab = model.target_vocab_size();
     workers_ = std::make_unique<GradientWorkers>(
         [&] { return make_model<float>(config.model, src_vocab, tgt_vocab); }, std::move(rngs));
