@@ -92,8 +92,7 @@ LossStats threaded_sum_gradient(Seq2SeqModel<float>& model, const Batch& shard,
   });
   // Σ_w of the gradients, each worker adding up one chunk of the buffer (replicas in order).
   float* grads = model.params().grads().memptr();
-  workers.pool().run([&](int w) {
-    const auto [first, last] = WorkerPool::chunk(model.params().size(), w, W);
+  workers.pool().run_chunks(model.params().size(), [&](std::size_t first, std::size_t last) {
     for (int r = 1; r < W; ++r) {
       const float* from = workers.replica(r).params().grads().memptr();
       for (std::size_t i = first; i < last; ++i) grads[i] += from[i];

@@ -18,14 +18,11 @@ double sum_of_squares(const Real* g, std::size_t first, std::size_t last) {
   return sum_sq;
 }
 
-// task(first, last) over [0, n), on the pool's workers when there are several.
+// task(first, last) over [0, n), on the pool's workers when there is a pool.
 void for_chunks(std::size_t n, WorkerPool* pool,
                 const std::function<void(std::size_t, std::size_t)>& task) {
-  if (pool == nullptr || pool->size() == 1) return task(0, n);
-  pool->run([&](int w) {
-    const auto [first, last] = WorkerPool::chunk(n, w, pool->size());
-    task(first, last);
-  });
+  if (pool == nullptr) return task(0, n);
+  pool->run_chunks(n, task);
 }
 
 }  // namespace

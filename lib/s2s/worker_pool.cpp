@@ -56,6 +56,14 @@ void WorkerPool::loop(int worker) {
   }
 }
 
+void WorkerPool::run_chunks(std::size_t n,
+                            const std::function<void(std::size_t, std::size_t)>& task) {
+  run([&](int w) {
+    const auto [first, last] = chunk(n, w, size());
+    task(first, last);
+  });
+}
+
 void WorkerPool::run(const std::function<void(int)>& task) {
   if (threads_.empty()) {  // one worker: no synchronisation at all
     task(0);

@@ -58,6 +58,9 @@ class WorkerPool {
     return {first, std::min(n, first + per)};
   }
   void run(const std::function<void(int worker)>& task);
+  // task(first, last) over [0, n) in chunk()s, one per worker (the caller alone, in one piece,
+  // when there is one worker).
+  void run_chunks(std::size_t n, const std::function<void(std::size_t, std::size_t)>& task);
 
  private:
   void loop(int worker);
