@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <thread>
 
-#include "s2s/blas_setup.hpp"
+#include "s2s/core/blas_setup.hpp"
 
 namespace po = boost::program_options;
 

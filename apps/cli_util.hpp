@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "commands.hpp"
-#include "s2s/config.hpp"
-#include "s2s/decoding.hpp"
-#include "s2s/evaluation.hpp"
+#include "s2s/core/config.hpp"
+#include "s2s/decoding/decoding.hpp"
+#include "s2s/decoding/evaluation.hpp"
 
 namespace s2s::app {
 

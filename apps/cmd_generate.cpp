@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
-#include "s2s/synthetic.hpp"
+#include "s2s/data/synthetic.hpp"
 
 namespace po = boost::program_options;
 

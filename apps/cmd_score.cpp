@@ -13,11 +13,11 @@
 #include <vector>
 
 #include "cli_util.hpp"
-#include "s2s/bleu.hpp"
-#include "s2s/chrf.hpp"
-#include "s2s/edit_metrics.hpp"
-#include "s2s/metrics.hpp"
-#include "s2s/parallel_data.hpp"
+#include "s2s/data/parallel_data.hpp"
+#include "s2s/metrics/bleu.hpp"
+#include "s2s/metrics/chrf.hpp"
+#include "s2s/metrics/edit_metrics.hpp"
+#include "s2s/metrics/metrics.hpp"
 
 namespace po = boost::program_options;
 

@@ -10,12 +10,12 @@
 #include "cli_util.hpp"
 #include "config_schema.hpp"
 #include "model_dir.hpp"
-#include "s2s/blas_setup.hpp"
-#include "s2s/distributed.hpp"
-#include "s2s/model_factory.hpp"
-#include "s2s/param_io.hpp"
-#include "s2s/task_data.hpp"
-#include "s2s/trainer.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/data/task_data.hpp"
+#include "s2s/models/model_factory.hpp"
+#include "s2s/training/distributed.hpp"
+#include "s2s/training/param_io.hpp"
+#include "s2s/training/trainer.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;

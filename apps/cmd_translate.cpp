@@ -14,7 +14,7 @@
 
 #include "cli_util.hpp"
 #include "model_dir.hpp"
-#include "s2s/utf8.hpp"
+#include "s2s/core/utf8.hpp"
 
 namespace po = boost::program_options;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "s2s/config.hpp"
+#include "s2s/core/config.hpp"
 
 namespace s2s::app {
 

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "commands.hpp"
-#include "s2s/blas_setup.hpp"
-#include "s2s/distributed.hpp"
-#include "s2s/version.hpp"
-#include "s2s/worker_pool.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/core/version.hpp"
+#include "s2s/core/worker_pool.hpp"
+#include "s2s/training/distributed.hpp"
 
 namespace {
 

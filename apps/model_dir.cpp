@@ -6,9 +6,9 @@
 #include <stdexcept>
 
 #include "config_schema.hpp"
-#include "s2s/model_factory.hpp"
-#include "s2s/param_io.hpp"
-#include "s2s/version.hpp"
+#include "s2s/core/version.hpp"
+#include "s2s/models/model_factory.hpp"
+#include "s2s/training/param_io.hpp"
 
 namespace s2s::app {
 

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "s2s/checkpoint.hpp"
-#include "s2s/config.hpp"
-#include "s2s/seq2seq_model.hpp"
-#include "s2s/task_data.hpp"
+#include "s2s/core/checkpoint.hpp"
+#include "s2s/core/config.hpp"
+#include "s2s/data/task_data.hpp"
+#include "s2s/models/seq2seq_model.hpp"
 
 namespace s2s::app {
 

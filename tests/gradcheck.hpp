@@ -11,8 +11,8 @@
 #include <functional>
 #include <string>
 
-#include "s2s/params.hpp"
-#include "s2s/rng.hpp"
+#include "s2s/core/params.hpp"
+#include "s2s/core/rng.hpp"
 
 namespace s2s::testing {
 

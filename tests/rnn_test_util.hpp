@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "gradcheck.hpp"
-#include "s2s/rnn_layer.hpp"
+#include "s2s/rnn/rnn_layer.hpp"
 
 namespace s2s::testing {
 

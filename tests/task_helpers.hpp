@@ -3,8 +3,8 @@
 #include <string>
 
 #include "file_helpers.hpp"
-#include "s2s/parallel_data.hpp"
-#include "s2s/synthetic.hpp"
+#include "s2s/data/parallel_data.hpp"
+#include "s2s/data/synthetic.hpp"
 
 namespace s2s::testing {
 

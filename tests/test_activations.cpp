@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "s2s/activations.hpp"
+#include "s2s/core/activations.hpp"
 
 namespace {
 

@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "gradcheck.hpp"
-#include "s2s/attention.hpp"
-#include "s2s/local_attention.hpp"
+#include "s2s/attention/attention.hpp"
+#include "s2s/attention/attention_factory.hpp"
+#include "s2s/attention/local_attention.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

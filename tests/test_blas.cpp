@@ -2,8 +2,8 @@
 // through them equals a naive triple loop.
 #include <catch2/catch.hpp>
 
-#include "s2s/blas_setup.hpp"
-#include "s2s/rng.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/core/rng.hpp"
 
 using namespace s2s;
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-#include "s2s/checkpoint.hpp"
+#include "s2s/core/checkpoint.hpp"
 
 using namespace s2s;
 

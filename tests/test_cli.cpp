@@ -7,11 +7,11 @@
 #include <sstream>
 
 #include "cli_helpers.hpp"
-#include "s2s/blas_setup.hpp"
-#include "s2s/bleu.hpp"
-#include "s2s/chrf.hpp"
-#include "s2s/edit_metrics.hpp"
-#include "s2s/synthetic.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/data/synthetic.hpp"
+#include "s2s/metrics/bleu.hpp"
+#include "s2s/metrics/chrf.hpp"
+#include "s2s/metrics/edit_metrics.hpp"
 
 using namespace s2s;
 using s2s::testing::CliResult;

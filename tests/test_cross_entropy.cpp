@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "gradcheck.hpp"
-#include "s2s/cross_entropy.hpp"
+#include "s2s/layers/cross_entropy.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "s2s/batching.hpp"
-#include "s2s/parallel_data.hpp"
-#include "s2s/synthetic.hpp"
-#include "s2s/tokenizer.hpp"
-#include "s2s/vocab.hpp"
+#include "s2s/data/batching.hpp"
+#include "s2s/data/parallel_data.hpp"
+#include "s2s/data/synthetic.hpp"
+#include "s2s/data/tokenizer.hpp"
+#include "s2s/data/vocab.hpp"
 #include "file_helpers.hpp"
 
 using namespace s2s;

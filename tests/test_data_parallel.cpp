@@ -7,8 +7,8 @@
 
 #include <cmath>
 
-#include "s2s/data_parallel.hpp"
-#include "s2s/model_factory.hpp"
+#include "s2s/models/model_factory.hpp"
+#include "s2s/training/data_parallel.hpp"
 
 using namespace s2s;
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include "s2s/dropout.hpp"
+#include "s2s/layers/dropout.hpp"
 
 using namespace s2s;
 

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "gradcheck.hpp"
-#include "s2s/embedding.hpp"
+#include "s2s/layers/embedding.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

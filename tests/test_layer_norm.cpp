@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "gradcheck.hpp"
-#include "s2s/layer_norm.hpp"
+#include "s2s/layers/layer_norm.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

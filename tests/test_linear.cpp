@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "gradcheck.hpp"
-#include "s2s/linear.hpp"
+#include "s2s/layers/linear.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

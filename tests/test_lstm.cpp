@@ -2,7 +2,7 @@
 
 #include "gradcheck.hpp"
 #include "rnn_test_util.hpp"
-#include "s2s/lstm.hpp"
+#include "s2s/rnn/rnn_layer.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

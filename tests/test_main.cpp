@@ -2,7 +2,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include "s2s/blas_setup.hpp"
+#include "s2s/core/blas_setup.hpp"
 
 int main(int argc, char** argv) {
   s2s::ensure_blas_core(argc, argv);

@@ -6,10 +6,10 @@
 #include <cstdio>
 #include <sstream>
 
-#include "s2s/bleu.hpp"
-#include "s2s/chrf.hpp"
-#include "s2s/edit_metrics.hpp"
-#include "s2s/metrics.hpp"
+#include "s2s/metrics/bleu.hpp"
+#include "s2s/metrics/chrf.hpp"
+#include "s2s/metrics/edit_metrics.hpp"
+#include "s2s/metrics/metrics.hpp"
 
 using namespace s2s;
 

@@ -23,7 +23,7 @@
 #include "cli_helpers.hpp"
 #include "file_helpers.hpp"
 #include "task_helpers.hpp"
-#include "s2s/checkpoint.hpp"
+#include "s2s/core/checkpoint.hpp"
 
 #ifdef S2S_MPIEXEC
 

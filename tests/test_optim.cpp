@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "s2s/optim.hpp"
+#include "s2s/training/optim.hpp"
 
 using namespace s2s;
 

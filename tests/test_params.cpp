@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "s2s/params.hpp"
+#include "s2s/core/params.hpp"
 
 using namespace s2s;
 

@@ -3,13 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include "gradcheck.hpp"
-#include "s2s/decoding.hpp"
-#include "s2s/model_factory.hpp"
-#include "s2s/param_io.hpp"
+#include "s2s/decoding/decoding.hpp"
+#include "s2s/models/model_factory.hpp"
+#include "s2s/training/param_io.hpp"
 
 #include <unistd.h>
 #include <cstdio>
-#include "s2s/rnn_seq2seq.hpp"
+#include "s2s/models/rnn_seq2seq.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "s2s/schedule.hpp"
+#include "s2s/training/schedule.hpp"
 
 using namespace s2s;
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "s2s/synthetic.hpp"
-#include "s2s/tokenizer.hpp"
-#include "s2s/utf8.hpp"
+#include "s2s/core/utf8.hpp"
+#include "s2s/data/synthetic.hpp"
+#include "s2s/data/tokenizer.hpp"
 #include "file_helpers.hpp"
 
 using namespace s2s;

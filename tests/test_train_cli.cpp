@@ -13,7 +13,7 @@
 #include "cli_helpers.hpp"
 #include "file_helpers.hpp"
 #include "task_helpers.hpp"
-#include "s2s/checkpoint.hpp"
+#include "s2s/core/checkpoint.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

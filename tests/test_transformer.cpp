@@ -7,15 +7,15 @@
 #include <string>
 
 #include "gradcheck.hpp"
-#include "s2s/config.hpp"
-#include "s2s/decoding.hpp"
-#include "s2s/feed_forward.hpp"
-#include "s2s/model_factory.hpp"
-#include "s2s/multi_head_attention.hpp"
-#include "s2s/positional_encoding.hpp"
-#include "s2s/relative_position_bias.hpp"
-#include "s2s/transformer_layers.hpp"
-#include "s2s/transformer_seq2seq.hpp"
+#include "s2s/attention/multi_head_attention.hpp"
+#include "s2s/core/config.hpp"
+#include "s2s/decoding/decoding.hpp"
+#include "s2s/layers/feed_forward.hpp"
+#include "s2s/layers/positional_encoding.hpp"
+#include "s2s/layers/relative_position_bias.hpp"
+#include "s2s/models/model_factory.hpp"
+#include "s2s/models/transformer_layers.hpp"
+#include "s2s/models/transformer_seq2seq.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;

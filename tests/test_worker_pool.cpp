@@ -6,9 +6,9 @@
 #include <atomic>
 #include <stdexcept>
 
-#include "s2s/decoding.hpp"
-#include "s2s/model_factory.hpp"
-#include "s2s/worker_pool.hpp"
+#include "s2s/core/worker_pool.hpp"
+#include "s2s/decoding/decoding.hpp"
+#include "s2s/models/model_factory.hpp"
 
 using namespace s2s;
 

@@ -1,0 +1,99 @@
+#include "s2s/core/config.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+namespace s2s {
+
+namespace {
+
+void check_choice(const std::string& key, const std::string& value,
+                  const std::vector<std::string>& valid) {
+  if (std::find(valid.begin(), valid.end(), value) != valid.end()) return;
+  std::string list;
+  for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+  throw std::invalid_argument("unknown " + key + ": '" + value + "'. Valid options: " + list);
+}
+
+void check(bool ok, const std::string& message) {
+  if (!ok) throw std::invalid_argument(message);
+}
+
+}  // namespace
+
+void validate(const RunConfig& c) {
+  const auto& d = c.data;
+  check_choice("data.src_tokenizer", d.src_tokenizer, {"char", "space", "spm"});
+  check_choice("data.tgt_tokenizer", d.tgt_tokenizer, {"char", "space", "spm"});
+  check_choice("data.spm_model_type", d.spm_model_type, {"unigram", "bpe"});
+  check(d.min_freq >= 1, "data.min_freq must be at least 1");
+  check(d.max_vocab >= 0 && d.max_src_len >= 0 && d.max_tgt_len >= 0,
+        "data.max_vocab, data.max_src_len and data.max_tgt_len must be >= 0");
+  check(d.dev_tgt.empty() || !d.dev.empty(), "data.dev_tgt is set but data.dev is not");
+  check(d.test_tgt.empty() || !d.test.empty(), "data.test_tgt is set but data.test is not");
+
+  const auto& m = c.model;
+  check_choice("model.type", m.type, {"rnn", "transformer"});
+  check_choice("model.cell", m.cell, {"gru", "lstm"});
+  check_choice("model.attention", m.attention,
+               {"none", "dot", "bahdanau", "luong-dot", "luong-general", "luong-concat",
+                "luong-local-m", "luong-local-p"});
+  check_choice("model.bridge", m.bridge, {"zero", "copy", "tanh"});
+  check_choice("model.norm", m.norm, {"pre", "post"});
+  check_choice("model.activation", m.activation, {"relu", "gelu"});
+  check_choice("model.positions", m.positions, {"sinusoidal", "learned", "alibi", "t5"});
+  check(m.type == "transformer" || m.positions == "sinusoidal" || m.positions == "learned",
+        "model.positions=" + m.positions + " is a Transformer attention bias; model.type=" +
+            m.type + " has no positions to replace (use model.type=transformer)");
+  check(m.embed_size > 0 && m.hidden_size > 0, "model.embed_size and model.hidden_size must be > 0");
+  check(m.encoder_layers >= 1 && m.decoder_layers >= 1,
+        "model.encoder_layers and model.decoder_layers must be >= 1");
+  check(m.dropout >= 0 && m.dropout < 1 && m.embed_dropout >= 0 && m.embed_dropout < 1 &&
+            m.attention_dropout >= 0 && m.attention_dropout < 1,
+        "dropout probabilities must be in [0, 1)");
+  check(m.local_window >= 1, "model.local_window must be >= 1");
+  check(m.d_model > 0 && m.heads > 0 && m.d_model % m.heads == 0,
+        "model.d_model must be a positive multiple of model.heads");
+  check(m.ff_size > 0 && m.transformer_layers >= 1, "model.ff_size and model.transformer_layers must be > 0");
+  check(m.type != "rnn" || !m.bidirectional || m.hidden_size % 2 == 0,
+        "model.hidden_size must be even with model.bidirectional=true (each direction gets half)");
+  check(m.type != "rnn" || m.attention != "none" || m.bridge != "zero",
+        "model.attention=none with model.bridge=zero gives the decoder no information about the "
+        "source; use model.bridge=tanh or copy");
+  check(m.type != "rnn" || !m.tie_embeddings || m.embed_size == m.hidden_size,
+        "model.tie_embeddings=true needs model.embed_size == model.hidden_size");
+
+  const auto& t = c.train;
+  check(t.epochs >= 0 && t.max_steps >= 0 && (t.epochs > 0 || t.max_steps > 0),
+        "train.epochs or train.max_steps must be > 0");
+  check(t.batch_size >= 1, "train.batch_size must be >= 1");
+  check_choice("train.batch_unit", t.batch_unit, {"sentences", "tokens"});
+  check_choice("train.optimizer", t.optimizer, {"sgd", "adam", "adamw"});
+  check(t.lr > 0, "train.lr must be > 0");
+  check_choice("train.schedule", t.schedule, {"constant", "step", "plateau", "noam"});
+  check(t.decay_factor > 0 && t.decay_factor <= 1, "train.decay_factor must be in (0, 1]");
+  check(t.decay_every >= 1 && t.warmup_steps >= 1 && t.plateau_patience >= 1,
+        "train.decay_every, train.warmup_steps and train.plateau_patience must be >= 1");
+  check(t.label_smoothing >= 0 && t.label_smoothing < 1, "train.label_smoothing must be in [0, 1)");
+  check_choice("train.normalization", t.normalization, {"tokens", "sentences", "none"});
+  check(t.sampling_ratio >= 0 && t.sampling_ratio <= 1, "train.sampling_ratio must be in [0, 1]");
+  check(t.valid_every >= 0 && t.patience >= 0 && t.log_every >= 1 && t.threads >= 0,
+        "train.valid_every, train.patience, train.threads must be >= 0 and train.log_every >= 1");
+  check(t.workers >= 1 && t.workers <= 256,
+        "train.workers must be between 1 and 256, got " + std::to_string(t.workers));
+  check_choice("train.early_stopping_metric", t.early_stopping_metric,
+               {"loss", "per", "wer", "acc", "bleu", "chrf"});
+  check(t.clip_norm >= 0, "train.clip_norm must be >= 0");
+  check(!t.output_dir.empty(), "train.output_dir must not be empty");
+  check(t.patience == 0 || !d.dev.empty(), "train.patience needs a dev set (data.dev)");
+  check(t.schedule != "plateau" || !d.dev.empty(), "train.schedule=plateau needs a dev set (data.dev)");
+
+  const auto& k = c.decode;
+  check(k.beam_size >= 1, "decode.beam_size must be >= 1");
+  check(k.max_length_ratio > 0 && k.max_length_extra >= 0,
+        "decode.max_length_ratio must be > 0 and decode.max_length_extra >= 0");
+  check(k.length_penalty >= 0, "decode.length_penalty must be >= 0");
+}
+
+}  // namespace s2s

@@ -1,0 +1,60 @@
+#pragma once
+// From a DataConfig to what training and evaluation consume: tokenizers, vocabularies and id
+// sequences. Everything a trained model needs to read new text is written into its model
+// directory, so the directory alone is enough to translate:
+//   DIR/src.vocab, DIR/tgt.vocab          vocabularies (vocab.hpp format)
+//   DIR/src.spm.model, DIR/tgt.spm.model  SentencePiece models, for spm tokenizers
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "s2s/core/config.hpp"
+#include "s2s/data/parallel_data.hpp"
+#include "s2s/data/tokenizer.hpp"
+#include "s2s/data/vocab.hpp"
+#include "s2s/metrics/metrics.hpp"
+
+namespace s2s {
+
+// The text <-> ids mapping of both sides.
+struct Codec {
+  Vocab source_vocab, target_vocab;
+  std::unique_ptr<Tokenizer> source_tokenizer, target_tokenizer;
+
+  std::vector<Index> encode_source(const std::string& line) const;
+  std::vector<Index> encode_target(const std::string& line) const;
+  std::string decode_target(const std::vector<Index>& ids) const;
+};
+
+struct TrainingData {
+  Codec codec;
+  std::vector<SequencePair> train;
+  FilterStats train_filter;
+  DevSet dev;  // empty when config.dev is not set
+};
+
+// Reads the training data, trains or copies SentencePiece models, builds the vocabularies from
+// the training data, writes them into model_dir, and maps train and dev to ids. With
+// reuse_codec (a resumed run) the codec already in model_dir is loaded instead.
+TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
+                                   bool reuse_codec = false);
+
+// Loads the codec that prepare_training_data wrote into model_dir.
+Codec load_codec(const DataConfig& config, const std::string& model_dir);
+
+// An evaluation set: sources and, per source, its alternative references.
+//   * one file: TSV lines "source<TAB>ref1[<TAB>ref2 ...]"
+//   * a source file and reference files: every reference file is a reference set (line i is a
+//     reference of source i); a line may also hold TAB-separated alternatives (G2P .ref files).
+//     The source file may be a TSV: its first column is the source (sources never hold tabs).
+struct EvalData {
+  std::vector<std::string> sources;
+  SegmentRefs references;
+};
+EvalData read_eval_data(const std::string& source_or_tsv,
+                        const std::vector<std::string>& reference_files);
+
+// Dev set for the trainer: ids of the sources and first references, and all references.
+DevSet make_dev_set(const EvalData& data, const Codec& codec);
+
+}  // namespace s2s

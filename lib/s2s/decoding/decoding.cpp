@@ -1,0 +1,341 @@
+#include "s2s/decoding/decoding.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace s2s {
+
+double gnmt_length_penalty(uword length, double alpha) {
+  if (alpha == 0.0) return 1.0;
+  return std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
+}
+
+uword max_output_length(uword src_length, const DecodeOptions& options) {
+  return static_cast<uword>(std::floor(options.max_length_ratio * src_length)) +
+         options.max_length_extra;
+}
+
+namespace {
+
+// The attention column of row `row` (first layer, heads averaged), or nothing.
+template <typename Real>
+std::vector<float> attention_column(const AttentionWeights<Real>& attn, uword row) {
+  if (attn.empty() || attn.weights[0].empty()) return {};
+  const auto& heads = attn.weights[0];
+  std::vector<float> column(heads[0].n_rows, 0.0f);
+  for (const auto& head : heads)
+    for (uword s = 0; s < head.n_rows; ++s) column[s] += float(head(s, row)) / heads.size();
+  return column;
+}
+
+// The columns of row `row` of each head of the last layer, when there are several heads.
+template <typename Real>
+std::vector<std::vector<float>> head_columns(const AttentionWeights<Real>& attn, uword row) {
+  if (attn.empty() || attn.weights.back().size() < 2) return {};
+  std::vector<std::vector<float>> columns;
+  for (const auto& head : attn.weights.back())
+    columns.emplace_back(head.colptr(row), head.colptr(row) + head.n_rows);
+  return columns;
+}
+
+// The attention of a hypothesis under construction: Hypothesis::attention and head_attention.
+struct AttentionTrace {
+  std::vector<std::vector<float>> average;             // [t] (S)
+  std::vector<std::vector<std::vector<float>>> heads;  // [t][h] (S)
+
+  template <typename Real>
+  void add(const AttentionWeights<Real>& attn, uword row) {
+    average.push_back(attention_column(attn, row));
+    auto columns = head_columns(attn, row);
+    if (!columns.empty()) heads.push_back(std::move(columns));
+  }
+};
+
+}  // namespace
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
+                                                   const std::vector<Index>& src,
+                                                   const std::vector<uword>& src_lengths,
+                                                   uword src_steps, const DecodeOptions& options) {
+  const uword batch = src_lengths.size();
+  std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
+  std::vector<Hypothesis> hyps(batch);
+  std::vector<uword> limit(batch);
+  uword longest = 0;
+  for (uword b = 0; b < batch; ++b) {
+    limit[b] = max_output_length(src_lengths[b], options);
+    longest = std::max(longest, limit[b]);
+  }
+  // Row i of the state decodes source active[i]. Finished sources leave the state (reorder)
+  // once an eighth of its rows have finished, so the steps after that compute only live rows.
+  std::vector<uword> active(batch), still_active, keep_rows;
+  for (uword b = 0; b < batch; ++b) active[b] = b;
+  std::vector<Index> prev(batch, Vocab::kBos), next_prev;
+  std::vector<bool> row_done(batch, false);
+  Mat<Real> log_probs;
+  for (uword t = 0; t <= longest && !active.empty(); ++t) {
+    model.decode_step(*state, prev, log_probs);
+    AttentionWeights<Real> attn;
+    if (options.keep_attention) attn = model.attention(*state);
+    uword finished_rows = 0;
+    for (uword i = 0; i < active.size(); ++i) {
+      const uword b = active[i];
+      if (row_done[i]) {
+        ++finished_rows;
+        continue;
+      }
+      const uword best = log_probs.col(i).index_max();
+      hyps[b].log_prob += double(log_probs(best, i));
+      if (best == uword(Vocab::kEos) || t == limit[b]) {
+        // t == limit: the limit is reached; the step's token is not kept, its probability is
+        // not counted.
+        if (best != uword(Vocab::kEos)) hyps[b].log_prob -= double(log_probs(best, i));
+        row_done[i] = true;
+        ++finished_rows;
+        prev[i] = Vocab::kPad;
+        continue;
+      }
+      hyps[b].tokens.push_back(static_cast<Index>(best));
+      if (options.keep_attention) {
+        hyps[b].attention.push_back(attention_column(attn, i));
+        auto columns = head_columns(attn, i);
+        if (!columns.empty()) hyps[b].head_attention.push_back(std::move(columns));
+      }
+      prev[i] = static_cast<Index>(best);
+    }
+    if (finished_rows == active.size()) break;
+    if (finished_rows == 0 || 8 * finished_rows < active.size()) continue;
+    still_active.clear();
+    keep_rows.clear();
+    next_prev.clear();
+    for (uword i = 0; i < active.size(); ++i) {
+      if (row_done[i]) continue;
+      still_active.push_back(active[i]);
+      keep_rows.push_back(i);
+      next_prev.push_back(prev[i]);
+    }
+    model.reorder(*state, keep_rows);
+    active.swap(still_active);
+    prev.swap(next_prev);
+    row_done.assign(active.size(), false);
+  }
+  std::vector<std::vector<Hypothesis>> result(batch);
+  for (uword b = 0; b < batch; ++b) {
+    hyps[b].score =
+        hyps[b].log_prob / gnmt_length_penalty(hyps[b].tokens.size(), options.length_penalty);
+    result[b].push_back(std::move(hyps[b]));
+  }
+  return result;
+}
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
+                                                 const std::vector<Index>& src,
+                                                 const std::vector<uword>& src_lengths,
+                                                 uword src_steps, const DecodeOptions& options) {
+  const uword K = options.beam_size;
+  if (K == 0) throw std::invalid_argument("beam size must be at least 1");
+  const uword batch = src_lengths.size();
+  const uword nbest = std::max<uword>(1, std::min(options.nbest, K));
+  constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+  std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
+  {  // B sources -> B·K rows, beam k of source b at row b·K + k
+    std::vector<uword> expand(batch * K);
+    for (uword i = 0; i < batch * K; ++i) expand[i] = i / K;
+    model.reorder(*state, expand);
+  }
+
+  // Alive beams, row-major by (source, beam). Only beam 0 is alive at the start, so the first
+  // step expands one hypothesis per source.
+  std::vector<double> beam_log_prob(batch * K, kNegInf);
+  for (uword b = 0; b < batch; ++b) beam_log_prob[b * K] = 0.0;
+  std::vector<std::vector<Index>> beam_tokens(batch * K);
+  std::vector<AttentionTrace> beam_attention(batch * K);
+  std::vector<std::vector<Hypothesis>> finished(batch);
+  std::vector<uword> limit(batch);
+  uword longest = 0;
+  for (uword b = 0; b < batch; ++b) {
+    limit[b] = max_output_length(src_lengths[b], options);
+    longest = std::max(longest, limit[b]);
+  }
+
+  struct Candidate {
+    double log_prob;
+    uword beam;   // k
+    uword token;  // v
+  };
+  std::vector<Candidate> candidates;
+  // The state holds the K beams of the sources still searching: beam k of source active[i] is
+  // state row i·K + k. A finished source leaves the state at the next reorder. The hypotheses'
+  // bookkeeping (log-probabilities, tokens, attention) stays indexed by source: b·K + k.
+  std::vector<uword> active(batch), still_active;
+  for (uword b = 0; b < batch; ++b) active[b] = b;
+  std::vector<Index> prev(batch * K, Vocab::kBos);
+  std::vector<uword> rows;
+  std::vector<double> next_log_prob(batch * K);
+  std::vector<std::vector<Index>> next_tokens(batch * K);
+  std::vector<AttentionTrace> next_attention(batch * K);
+  Mat<Real> log_probs;
+
+  auto finish = [&](uword b, std::vector<Index> tokens, double log_prob,
+                    AttentionTrace attention) {
+    Hypothesis h;
+    h.score = log_prob / gnmt_length_penalty(tokens.size(), options.length_penalty);
+    h.tokens = std::move(tokens);
+    h.log_prob = log_prob;
+    h.attention = std::move(attention.average);
+    h.head_attention = std::move(attention.heads);
+    finished[b].push_back(std::move(h));
+  };
+
+  for (uword t = 0; t <= longest && !active.empty(); ++t) {
+    model.decode_step(*state, prev, log_probs);
+    AttentionWeights<Real> attn;
+    if (options.keep_attention) attn = model.attention(*state);
+    const uword vocab = log_probs.n_rows;
+    rows.clear();
+    still_active.clear();
+    for (uword i = 0; i < active.size(); ++i) {
+      const uword b = active[i];
+      candidates.clear();
+      for (uword k = 0; k < K; ++k) {
+        const double base = beam_log_prob[b * K + k];
+        if (base == kNegInf) continue;
+        for (uword v = 0; v < vocab; ++v)
+          candidates.push_back({base + double(log_probs(v, i * K + k)), k, v});
+      }
+      // The 2K best are enough to refill K alive beams after up to K of them finish.
+      const uword keep = std::min<uword>(candidates.size(), 2 * K);
+      std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
+                        [](const Candidate& a, const Candidate& c) {
+                          if (a.log_prob != c.log_prob) return a.log_prob > c.log_prob;
+                          if (a.beam != c.beam) return a.beam < c.beam;
+                          return a.token < c.token;
+                        });
+      uword alive = 0;
+      const bool at_limit = (t == limit[b]);
+      const uword slot = still_active.size();  // the source's position in the next state
+      for (uword j = 0; j < keep && alive < K && finished[b].size() < K; ++j) {
+        const Candidate& c = candidates[j];
+        const uword from = b * K + c.beam;
+        if (c.token == uword(Vocab::kEos) || at_limit) {
+          // At the limit the hypothesis ends without the step's token (as in greedy search).
+          const double lp = at_limit && c.token != uword(Vocab::kEos) ? beam_log_prob[from] : c.log_prob;
+          if (at_limit && c.token != uword(Vocab::kEos)) {
+            // one finished copy per surviving beam, not one per candidate token
+            bool seen = false;
+            for (uword q = 0; q < j; ++q) seen = seen || candidates[q].beam == c.beam;
+            if (seen) continue;
+          }
+          finish(b, beam_tokens[from], lp, beam_attention[from]);
+          continue;
+        }
+        const uword to = b * K + alive;
+        rows.push_back(i * K + c.beam);
+        next_log_prob[to] = c.log_prob;
+        next_tokens[to] = beam_tokens[from];
+        next_tokens[to].push_back(static_cast<Index>(c.token));
+        if (options.keep_attention) {
+          next_attention[to] = beam_attention[from];
+          next_attention[to].add(attn, i * K + c.beam);
+        }
+        prev[slot * K + alive] = static_cast<Index>(c.token);
+        ++alive;
+      }
+      if (finished[b].size() >= K || alive == 0 || at_limit) {
+        rows.resize(slot * K);  // done: its beams leave the state
+        continue;
+      }
+      for (uword k = alive; k < K; ++k) {  // dead beams: placeholders that score −∞
+        rows.push_back(i * K);
+        next_log_prob[b * K + k] = kNegInf;
+        next_tokens[b * K + k].clear();
+        prev[slot * K + k] = Vocab::kPad;
+      }
+      still_active.push_back(b);
+    }
+    for (uword b : still_active)
+      for (uword k = 0; k < K; ++k) {
+        beam_log_prob[b * K + k] = next_log_prob[b * K + k];
+        beam_tokens[b * K + k].swap(next_tokens[b * K + k]);
+        if (options.keep_attention) beam_attention[b * K + k] = std::move(next_attention[b * K + k]);
+      }
+    active.swap(still_active);
+    prev.resize(active.size() * K);
+    if (!active.empty()) model.reorder(*state, rows);
+  }
+
+  std::vector<std::vector<Hypothesis>> result(batch);
+  std::vector<std::vector<Hypothesis>> greedy;
+  if (K > 1) {
+    DecodeOptions greedy_options = options;
+    greedy_options.beam_size = 1;
+    greedy = greedy_search(model, src, src_lengths, src_steps, greedy_options);
+  }
+  for (uword b = 0; b < batch; ++b) {
+    std::vector<Hypothesis>& list = finished[b];
+    if (K > 1) {
+      const Hypothesis& g = greedy[b][0];
+      const bool present = std::any_of(list.begin(), list.end(),
+                                       [&](const Hypothesis& h) { return h.tokens == g.tokens; });
+      if (!present) list.push_back(g);
+    }
+    std::stable_sort(list.begin(), list.end(),
+                     [](const Hypothesis& a, const Hypothesis& c) { return a.score > c.score; });
+    if (list.size() > nbest) list.resize(nbest);
+    result[b] = std::move(list);
+  }
+  return result;
+}
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
+                                            const std::vector<Index>& src,
+                                            const std::vector<uword>& src_lengths,
+                                            uword src_steps, const DecodeOptions& options) {
+  if (options.beam_size <= 1) return greedy_search(model, src, src_lengths, src_steps, options);
+  return beam_search(model, src, src_lengths, src_steps, options);
+}
+
+template <typename Real>
+std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Real>& model,
+                                                                 const std::vector<Batch>& batches,
+                                                                 const DecodeOptions& options,
+                                                                 WorkerPool* pool) {
+  std::vector<std::vector<std::vector<Hypothesis>>> results(batches.size());
+  auto decode_one = [&](std::size_t i) {
+    const Batch& b = batches[i];
+    results[i] = decode(model, b.source_ids, b.source_lengths, b.source_steps, options);
+  };
+  if (pool == nullptr || pool->size() == 1) {
+    for (std::size_t i = 0; i < batches.size(); ++i) decode_one(i);
+    return results;
+  }
+  std::atomic<std::size_t> next{0};  // batches are taken in turn: a long batch holds one worker
+  pool->run([&](int) {
+    for (std::size_t i = next++; i < batches.size(); i = next++) decode_one(i);
+  });
+  return results;
+}
+
+#define S2S_INSTANTIATE_DECODING(Real)                                                         \
+  template std::vector<std::vector<Hypothesis>> greedy_search<Real>(                           \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<Hypothesis>> beam_search<Real>(                             \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<Hypothesis>> decode<Real>(                                  \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<std::vector<Hypothesis>>> decode_batches<Real>(             \
+      Seq2SeqModel<Real>&, const std::vector<Batch>&, const DecodeOptions&, WorkerPool*);
+S2S_INSTANTIATE_DECODING(float)
+S2S_INSTANTIATE_DECODING(double)
+
+}  // namespace s2s

@@ -1,0 +1,87 @@
+#include "s2s/decoding/evaluation.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+#include "s2s/data/batching.hpp"
+#include "s2s/metrics/bleu.hpp"
+#include "s2s/metrics/chrf.hpp"
+#include "s2s/metrics/edit_metrics.hpp"
+
+namespace s2s {
+
+template <typename Real>
+std::vector<Translation> translate(Seq2SeqModel<Real>& model,
+                                   const std::vector<std::vector<Index>>& sources,
+                                   const Vocab& target_vocab, const Tokenizer& target_tokenizer,
+                                   const DecodeOptions& options, uword batch_size,
+                                   WorkerPool* pool) {
+  // Decode in order of length so that batches carry little padding; answer in input order.
+  std::vector<std::size_t> order(sources.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return sources[a].size() < sources[b].size();
+  });
+  std::vector<SequencePair> pairs(sources.size());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].empty()) throw std::invalid_argument("cannot translate an empty source");
+    pairs[i].source = sources[i];
+  }
+  std::vector<std::vector<std::size_t>> batch_indices;
+  std::vector<Batch> batches;
+  for (std::size_t start = 0; start < order.size(); start += batch_size) {
+    batch_indices.emplace_back(order.begin() + start,
+                               order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
+    batches.push_back(make_batch(pairs, batch_indices.back()));
+  }
+  auto decoded = decode_batches(model, batches, options, pool);
+  std::vector<Translation> result(sources.size());
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    const std::vector<std::size_t>& indices = batch_indices[k];
+    for (std::size_t b = 0; b < indices.size(); ++b) {
+      Translation& t = result[indices[b]];
+      t.nbest = std::move(decoded[k][b]);
+      t.text = target_tokenizer.decode(target_vocab.decode(t.nbest.front().tokens));
+    }
+  }
+  return result;
+}
+
+template std::vector<Translation> translate<float>(Seq2SeqModel<float>&,
+                                                   const std::vector<std::vector<Index>>&,
+                                                   const Vocab&, const Tokenizer&,
+                                                   const DecodeOptions&, uword, WorkerPool*);
+template std::vector<Translation> translate<double>(Seq2SeqModel<double>&,
+                                                    const std::vector<std::vector<Index>>&,
+                                                    const Vocab&, const Tokenizer&,
+                                                    const DecodeOptions&, uword, WorkerPool*);
+
+EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentRefs& references) {
+  EvalMetrics m;
+  m.segments = hypotheses.size();
+  if (hypotheses.empty()) return m;
+  m.bleu = corpus_bleu(hypotheses, references).score;
+  m.chrf = corpus_chrf(hypotheses, references).score;
+  const G2pScore g2p = g2p_score(hypotheses, references);
+  m.per = g2p.per;
+  m.wer = g2p.wer;
+  m.acc = g2p.accuracy;
+  return m;
+}
+
+bool metric_higher_is_better(const std::string& metric) {
+  return metric == "acc" || metric == "bleu" || metric == "chrf";
+}
+
+double metric_value(const EvalMetrics& m, const std::string& metric) {
+  if (metric == "per") return m.per;
+  if (metric == "wer") return m.wer;
+  if (metric == "acc") return m.acc;
+  if (metric == "bleu") return m.bleu;
+  if (metric == "chrf") return m.chrf;
+  throw std::invalid_argument("Unknown metric: " + metric +
+                              ". Valid options: per, wer, acc, bleu, chrf");
+}
+
+}  // namespace s2s

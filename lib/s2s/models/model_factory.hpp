@@ -1,0 +1,16 @@
+#pragma once
+// The one factory from a ModelConfig to a Seq2SeqModel. Its errors list the valid values.
+#include <memory>
+
+#include "s2s/core/config.hpp"
+#include "s2s/models/seq2seq_model.hpp"
+
+namespace s2s {
+
+// Throws std::invalid_argument: "Unknown model type: X. Valid options: rnn, transformer", and
+// the models' own errors for inconsistent settings.
+template <typename Real>
+std::unique_ptr<Seq2SeqModel<Real>> make_model(const ModelConfig& config, uword source_vocab_size,
+                                               uword target_vocab_size);
+
+}  // namespace s2s
