@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "s2s/blas_setup.hpp"
-#include "s2s/distributed.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/training/distributed.hpp"
 
 namespace {
 

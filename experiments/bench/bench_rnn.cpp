@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "s2s/blas_setup.hpp"
-#include "s2s/rnn_layer.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/rnn/rnn_layer.hpp"
 
 namespace {
 

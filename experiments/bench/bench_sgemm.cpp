@@ -13,8 +13,8 @@
 
 #include <armadillo>
 
-#include "s2s/blas_setup.hpp"
-#include "s2s/rng.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/core/rng.hpp"
 
 namespace {
 

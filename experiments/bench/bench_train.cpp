@@ -64,14 +64,14 @@
 #include <string>
 #include <vector>
 
-#include "s2s/batching.hpp"
-#include "s2s/blas_setup.hpp"
-#include "s2s/config.hpp"
-#include "s2s/data_parallel.hpp"
-#include "s2s/decoding.hpp"
-#include "s2s/model_factory.hpp"
-#include "s2s/optim.hpp"
-#include "s2s/task_data.hpp"
+#include "s2s/core/blas_setup.hpp"
+#include "s2s/core/config.hpp"
+#include "s2s/data/batching.hpp"
+#include "s2s/data/task_data.hpp"
+#include "s2s/decoding/decoding.hpp"
+#include "s2s/models/model_factory.hpp"
+#include "s2s/training/data_parallel.hpp"
+#include "s2s/training/optim.hpp"
 
 namespace {
 
