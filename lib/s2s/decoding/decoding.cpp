@@ -132,6 +132,75 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
   return result;
 }
 
+namespace {
+
+// One extension of an alive beam: beam k's hypothesis followed by token v.
+struct BeamCandidate {
+  double log_prob;
+  uword beam;   // k
+  uword token;  // v
+};
+
+// The extensions of one source's alive beams (state rows first_row + k; beam_log_prob[k] = −∞
+// for a dead beam), best first: returns how many are ranked, the 2K best, which are enough to
+// refill K alive beams after up to K of them finish. Ties go to the lower beam, then token.
+template <typename Real>
+uword rank_candidates(const Mat<Real>& log_probs, uword first_row, const double* beam_log_prob,
+                      uword K, std::vector<BeamCandidate>& candidates) {
+  constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+  const uword vocab = log_probs.n_rows;
+  candidates.clear();
+  for (uword k = 0; k < K; ++k) {
+    const double base = beam_log_prob[k];
+    if (base == kNegInf) continue;
+    for (uword v = 0; v < vocab; ++v)
+      candidates.push_back({base + double(log_probs(v, first_row + k)), k, v});
+  }
+  const uword keep = std::min<uword>(candidates.size(), 2 * K);
+  std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
+                    [](const BeamCandidate& a, const BeamCandidate& c) {
+                      if (a.log_prob != c.log_prob) return a.log_prob > c.log_prob;
+                      if (a.beam != c.beam) return a.beam < c.beam;
+                      return a.token < c.token;
+                    });
+  return keep;
+}
+
+// Each source's n-best list from its finished hypotheses, best score first. With K > 1 the
+// greedy output joins a list that lacks it, so beam search never returns worse than greedy.
+template <typename Real>
+std::vector<std::vector<Hypothesis>> nbest_lists(Seq2SeqModel<Real>& model,
+                                                 const std::vector<Index>& src,
+                                                 const std::vector<uword>& src_lengths,
+                                                 uword src_steps, const DecodeOptions& options,
+                                                 std::vector<std::vector<Hypothesis>>& finished) {
+  const uword K = options.beam_size, batch = finished.size();
+  const uword nbest = std::max<uword>(1, std::min(options.nbest, K));
+  std::vector<std::vector<Hypothesis>> result(batch);
+  std::vector<std::vector<Hypothesis>> greedy;
+  if (K > 1) {
+    DecodeOptions greedy_options = options;
+    greedy_options.beam_size = 1;
+    greedy = greedy_search(model, src, src_lengths, src_steps, greedy_options);
+  }
+  for (uword b = 0; b < batch; ++b) {
+    std::vector<Hypothesis>& list = finished[b];
+    if (K > 1) {
+      const Hypothesis& g = greedy[b][0];
+      const bool present = std::any_of(list.begin(), list.end(),
+                                       [&](const Hypothesis& h) { return h.tokens == g.tokens; });
+      if (!present) list.push_back(g);
+    }
+    std::stable_sort(list.begin(), list.end(),
+                     [](const Hypothesis& a, const Hypothesis& c) { return a.score > c.score; });
+    if (list.size() > nbest) list.resize(nbest);
+    result[b] = std::move(list);
+  }
+  return result;
+}
+
+}  // namespace
+
 template <typename Real>
 std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
                                                  const std::vector<Index>& src,
@@ -140,7 +209,6 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   const uword K = options.beam_size;
   if (K == 0) throw std::invalid_argument("beam size must be at least 1");
   const uword batch = src_lengths.size();
-  const uword nbest = std::max<uword>(1, std::min(options.nbest, K));
   constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
   std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
@@ -164,12 +232,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
     longest = std::max(longest, limit[b]);
   }
 
-  struct Candidate {
-    double log_prob;
-    uword beam;   // k
-    uword token;  // v
-  };
-  std::vector<Candidate> candidates;
+  std::vector<BeamCandidate> candidates;
   // The state holds the K beams of the sources still searching: beam k of source active[i] is
   // state row i·K + k. A finished source leaves the state at the next reorder. The hypotheses'
   // bookkeeping (log-probabilities, tokens, attention) stays indexed by source: b·K + k.
@@ -197,31 +260,16 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
     model.decode_step(*state, prev, log_probs);
     AttentionWeights<Real> attn;
     if (options.keep_attention) attn = model.attention(*state);
-    const uword vocab = log_probs.n_rows;
     rows.clear();
     still_active.clear();
     for (uword i = 0; i < active.size(); ++i) {
       const uword b = active[i];
-      candidates.clear();
-      for (uword k = 0; k < K; ++k) {
-        const double base = beam_log_prob[b * K + k];
-        if (base == kNegInf) continue;
-        for (uword v = 0; v < vocab; ++v)
-          candidates.push_back({base + double(log_probs(v, i * K + k)), k, v});
-      }
-      // The 2K best are enough to refill K alive beams after up to K of them finish.
-      const uword keep = std::min<uword>(candidates.size(), 2 * K);
-      std::partial_sort(candidates.begin(), candidates.begin() + keep, candidates.end(),
-                        [](const Candidate& a, const Candidate& c) {
-                          if (a.log_prob != c.log_prob) return a.log_prob > c.log_prob;
-                          if (a.beam != c.beam) return a.beam < c.beam;
-                          return a.token < c.token;
-                        });
+      const uword keep = rank_candidates(log_probs, i * K, &beam_log_prob[b * K], K, candidates);
       uword alive = 0;
       const bool at_limit = (t == limit[b]);
       const uword slot = still_active.size();  // the source's position in the next state
       for (uword j = 0; j < keep && alive < K && finished[b].size() < K; ++j) {
-        const Candidate& c = candidates[j];
+        const BeamCandidate& c = candidates[j];
         const uword from = b * K + c.beam;
         if (c.token == uword(Vocab::kEos) || at_limit) {
           // At the limit the hypothesis ends without the step's token (as in greedy search).
@@ -270,27 +318,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
     if (!active.empty()) model.reorder(*state, rows);
   }
 
-  std::vector<std::vector<Hypothesis>> result(batch);
-  std::vector<std::vector<Hypothesis>> greedy;
-  if (K > 1) {
-    DecodeOptions greedy_options = options;
-    greedy_options.beam_size = 1;
-    greedy = greedy_search(model, src, src_lengths, src_steps, greedy_options);
-  }
-  for (uword b = 0; b < batch; ++b) {
-    std::vector<Hypothesis>& list = finished[b];
-    if (K > 1) {
-      const Hypothesis& g = greedy[b][0];
-      const bool present = std::any_of(list.begin(), list.end(),
-                                       [&](const Hypothesis& h) { return h.tokens == g.tokens; });
-      if (!present) list.push_back(g);
-    }
-    std::stable_sort(list.begin(), list.end(),
-                     [](const Hypothesis& a, const Hypothesis& c) { return a.score > c.score; });
-    if (list.size() > nbest) list.resize(nbest);
-    result[b] = std::move(list);
-  }
-  return result;
+  return nbest_lists(model, src, src_lengths, src_steps, options, finished);
 }
 
 template <typename Real>

@@ -70,18 +70,40 @@ EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentR
   return m;
 }
 
+Metric parse_metric(const std::string& name) {
+  if (name == "loss") return Metric::kLoss;
+  if (name == "per") return Metric::kPer;
+  if (name == "wer") return Metric::kWer;
+  if (name == "acc") return Metric::kAcc;
+  if (name == "bleu") return Metric::kBleu;
+  if (name == "chrf") return Metric::kChrf;
+  throw std::invalid_argument("Unknown metric: " + name +
+                              ". Valid options: loss, per, wer, acc, bleu, chrf");
+}
+
+bool metric_higher_is_better(Metric metric) {
+  return metric == Metric::kAcc || metric == Metric::kBleu || metric == Metric::kChrf;
+}
+
+double metric_value(const EvalMetrics& m, Metric metric) {
+  switch (metric) {
+    case Metric::kPer: return m.per;
+    case Metric::kWer: return m.wer;
+    case Metric::kAcc: return m.acc;
+    case Metric::kBleu: return m.bleu;
+    case Metric::kChrf: return m.chrf;
+    case Metric::kLoss: break;
+  }
+  throw std::invalid_argument("metric_value: loss is not a decoded metric. Valid options: per, "
+                              "wer, acc, bleu, chrf");
+}
+
 bool metric_higher_is_better(const std::string& metric) {
-  return metric == "acc" || metric == "bleu" || metric == "chrf";
+  return metric_higher_is_better(parse_metric(metric));
 }
 
 double metric_value(const EvalMetrics& m, const std::string& metric) {
-  if (metric == "per") return m.per;
-  if (metric == "wer") return m.wer;
-  if (metric == "acc") return m.acc;
-  if (metric == "bleu") return m.bleu;
-  if (metric == "chrf") return m.chrf;
-  throw std::invalid_argument("Unknown metric: " + metric +
-                              ". Valid options: per, wer, acc, bleu, chrf");
+  return metric_value(m, parse_metric(metric));
 }
 
 }  // namespace s2s

@@ -38,9 +38,15 @@ struct EvalMetrics {
 
 EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentRefs& references);
 
-// The valid metric names: loss, per, wer, acc, bleu, chrf.
+// The metrics a run can select by name (train.early_stopping_metric): loss, per, wer, acc, bleu,
+// chrf. parse_metric throws std::invalid_argument listing them.
+enum class Metric { kLoss, kPer, kWer, kAcc, kBleu, kChrf };
+Metric parse_metric(const std::string& name);
+bool metric_higher_is_better(Metric metric);
+// A decoded metric's value (not kLoss: the loss is not an EvalMetrics field).
+double metric_value(const EvalMetrics& metrics, Metric metric);
+// The same by name.
 bool metric_higher_is_better(const std::string& metric);
-// Throws std::invalid_argument listing the valid names.
 double metric_value(const EvalMetrics& metrics, const std::string& metric);
 
 }  // namespace s2s

@@ -6,21 +6,31 @@
 
 namespace s2s {
 
-LearningRateSchedule::LearningRateSchedule(const ScheduleConfig& config) : config_(config) {
-  const std::string& k = config.kind;
-  if (k != "constant" && k != "step" && k != "plateau" && k != "noam")
-    throw std::invalid_argument("Unknown learning-rate schedule: " + k +
-                                ". Valid options: constant, step, plateau, noam");
+ScheduleKind parse_schedule_kind(const std::string& name) {
+  if (name == "constant") return ScheduleKind::kConstant;
+  if (name == "step") return ScheduleKind::kStep;
+  if (name == "plateau") return ScheduleKind::kPlateau;
+  if (name == "noam") return ScheduleKind::kNoam;
+  throw std::invalid_argument("Unknown learning-rate schedule: " + name +
+                              ". Valid options: constant, step, plateau, noam");
 }
+
+LearningRateSchedule::LearningRateSchedule(const ScheduleConfig& config)
+    : config_(config), kind_(parse_schedule_kind(config.kind)) {}
 
 double LearningRateSchedule::lr(long step) const {
   const double s = static_cast<double>(std::max<long>(step, 1));
-  if (config_.kind == "step")
-    return config_.lr * std::pow(config_.factor, std::floor((s - 1) / config_.every));
-  if (config_.kind == "plateau") return config_.lr * std::pow(config_.factor, state_.decays);
-  if (config_.kind == "noam") {
-    const double warmup = config_.warmup;
-    return config_.lr * std::min(s / warmup, std::sqrt(warmup / s));
+  switch (kind_) {
+    case ScheduleKind::kConstant:
+      return config_.lr;
+    case ScheduleKind::kStep:
+      return config_.lr * std::pow(config_.factor, std::floor((s - 1) / config_.every));
+    case ScheduleKind::kPlateau:
+      return config_.lr * std::pow(config_.factor, state_.decays);
+    case ScheduleKind::kNoam: {
+      const double warmup = config_.warmup;
+      return config_.lr * std::min(s / warmup, std::sqrt(warmup / s));
+    }
   }
   return config_.lr;
 }
@@ -32,7 +42,7 @@ void LearningRateSchedule::report_validation(double value) {
     state_.bad_validations = 0;
     return;
   }
-  if (++state_.bad_validations >= config_.patience && config_.kind == "plateau") {
+  if (++state_.bad_validations >= config_.patience && kind_ == ScheduleKind::kPlateau) {
     ++state_.decays;
     state_.bad_validations = 0;
   }

@@ -14,6 +14,11 @@
 
 namespace s2s {
 
+// ScheduleConfig::kind, parsed once by the schedule's constructor.
+enum class ScheduleKind { kConstant, kStep, kPlateau, kNoam };
+// Throws std::invalid_argument listing the valid kinds.
+ScheduleKind parse_schedule_kind(const std::string& name);
+
 struct ScheduleConfig {
   std::string kind = "constant";  // constant | step | plateau | noam
   double lr = 1e-3;
@@ -42,6 +47,7 @@ class LearningRateSchedule {
 
  private:
   ScheduleConfig config_;
+  ScheduleKind kind_;
   State state_;
 };
 

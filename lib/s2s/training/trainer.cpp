@@ -297,13 +297,13 @@ TrainSummary Trainer::run() {
   // Identical by construction (same seed or same checkpoint); the broadcast makes it certain.
   comm.broadcast(model_.params().values().memptr(), model_.params().values().n_elem);
   const auto& t = config_.train;
-  const std::string metric = t.early_stopping_metric;
+  const Metric metric = parse_metric(t.early_stopping_metric);
 
   auto run_validation = [&](double train_loss, double tokens_per_s) {
     last_validated_step_ = step_;
     // Rank 0 validates; the others wait for its result in the broadcast.
     const Validation v = comm.is_root() ? validate() : Validation{};
-    const double value = metric == "loss" ? v.loss : metric_value(v.metrics, metric);
+    const double value = metric == Metric::kLoss ? v.loss : metric_value(v.metrics, metric);
     double key = metric_higher_is_better(metric) ? -value : value;  // lower is better
     comm.broadcast(&key, 1);
     schedule_.report_validation(key);
