@@ -4,25 +4,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "s2s/core/choice.hpp"
+
 namespace s2s {
 
-namespace {
-
-const char* const kValidAttentionTypes =
-    "dot, bahdanau, luong-dot, luong-general, luong-concat, luong-local-m, luong-local-p";
-
-}  // namespace
-
 AttentionType parse_attention_type(const std::string& name) {
-  if (name == "dot") return AttentionType::kDot;
-  if (name == "bahdanau") return AttentionType::kBahdanau;
-  if (name == "luong-dot") return AttentionType::kLuongDot;
-  if (name == "luong-general") return AttentionType::kLuongGeneral;
-  if (name == "luong-concat") return AttentionType::kLuongConcat;
-  if (name == "luong-local-m") return AttentionType::kLuongLocalM;
-  if (name == "luong-local-p") return AttentionType::kLuongLocalP;
-  throw std::invalid_argument("Unknown attention mechanism: " + name +
-                              ". Valid options: " + kValidAttentionTypes);
+  return parse_choice<AttentionType>("attention mechanism", name,
+      {{"dot", AttentionType::kDot}, {"bahdanau", AttentionType::kBahdanau},
+       {"luong-dot", AttentionType::kLuongDot}, {"luong-general", AttentionType::kLuongGeneral},
+       {"luong-concat", AttentionType::kLuongConcat},
+       {"luong-local-m", AttentionType::kLuongLocalM},
+       {"luong-local-p", AttentionType::kLuongLocalP}});
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "s2s/core/choice.hpp"
 #include "s2s/core/rng.hpp"
 #include "s2s/data/vocab.hpp"
 
@@ -103,10 +104,8 @@ Batch make_batch(const std::vector<SequencePair>& data, const std::vector<std::s
 }
 
 BatchUnit parse_batch_unit(std::string_view name) {
-  if (name == "sentences") return BatchUnit::kSentences;
-  if (name == "tokens") return BatchUnit::kTokens;
-  throw std::invalid_argument("Unknown batch unit: " + std::string(name) +
-                              ". Valid options: sentences, tokens");
+  return parse_choice<BatchUnit>("batch unit", name,
+      {{"sentences", BatchUnit::kSentences}, {"tokens", BatchUnit::kTokens}});
 }
 
 std::vector<std::vector<std::size_t>> plan_epoch(const std::vector<SequencePair>& data,

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "s2s/core/choice.hpp"
 #include "s2s/core/rng.hpp"
 
 namespace s2s {
@@ -69,12 +70,9 @@ std::string join_tokens(const std::vector<int>& tokens) {
 }  // namespace
 
 SyntheticTask parse_synthetic_task(std::string_view name) {
-  if (name == "reverse") return SyntheticTask::kReverse;
-  if (name == "copy") return SyntheticTask::kCopy;
-  if (name == "sort") return SyntheticTask::kSort;
-  if (name == "date") return SyntheticTask::kDate;
-  throw std::invalid_argument("Unknown task: " + std::string(name) +
-                              ". Valid options: reverse, copy, sort, date");
+  return parse_choice<SyntheticTask>("task", name,
+      {{"reverse", SyntheticTask::kReverse}, {"copy", SyntheticTask::kCopy},
+       {"sort", SyntheticTask::kSort}, {"date", SyntheticTask::kDate}});
 }
 
 std::string synthetic_task_name(SyntheticTask task) {

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "s2s/core/choice.hpp"
 #include "s2s/core/utf8.hpp"
 
 namespace s2s {
@@ -140,11 +141,9 @@ std::string train_spm(const std::vector<std::string>& lines, const SpmTrainConfi
 }
 
 TokenizerKind parse_tokenizer_kind(std::string_view name) {
-  if (name == "char") return TokenizerKind::kChar;
-  if (name == "space") return TokenizerKind::kSpace;
-  if (name == "spm") return TokenizerKind::kSpm;
-  throw std::invalid_argument("Unknown tokenizer: " + std::string(name) +
-                              ". Valid options: char, space, spm");
+  return parse_choice<TokenizerKind>("tokenizer", name,
+      {{"char", TokenizerKind::kChar}, {"space", TokenizerKind::kSpace},
+       {"spm", TokenizerKind::kSpm}});
 }
 
 std::string tokenizer_kind_name(TokenizerKind kind) {

@@ -4,6 +4,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
 #include "s2s/data/batching.hpp"
 #include "s2s/metrics/bleu.hpp"
 #include "s2s/metrics/chrf.hpp"
@@ -71,14 +72,9 @@ EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentR
 }
 
 Metric parse_metric(const std::string& name) {
-  if (name == "loss") return Metric::kLoss;
-  if (name == "per") return Metric::kPer;
-  if (name == "wer") return Metric::kWer;
-  if (name == "acc") return Metric::kAcc;
-  if (name == "bleu") return Metric::kBleu;
-  if (name == "chrf") return Metric::kChrf;
-  throw std::invalid_argument("Unknown metric: " + name +
-                              ". Valid options: loss, per, wer, acc, bleu, chrf");
+  return parse_choice<Metric>("metric", name,
+      {{"loss", Metric::kLoss}, {"per", Metric::kPer}, {"wer", Metric::kWer}, {"acc", Metric::kAcc},
+       {"bleu", Metric::kBleu}, {"chrf", Metric::kChrf}});
 }
 
 bool metric_higher_is_better(Metric metric) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
+
 namespace s2s {
 
 template <typename Real>
@@ -23,11 +25,9 @@ void log_softmax(const Mat<Real>& logits, Mat<Real>& log_probs) {
 }
 
 LossNormalization parse_loss_normalization(const std::string& name) {
-  if (name == "tokens") return LossNormalization::tokens;
-  if (name == "sentences") return LossNormalization::sentences;
-  if (name == "none") return LossNormalization::none;
-  throw std::invalid_argument("Unknown loss normalization: " + name +
-                              ". Valid options: tokens, sentences, none");
+  return parse_choice<LossNormalization>("loss normalization", name,
+      {{"tokens", LossNormalization::tokens}, {"sentences", LossNormalization::sentences},
+       {"none", LossNormalization::none}});
 }
 
 template <typename Real>

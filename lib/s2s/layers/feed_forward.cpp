@@ -3,12 +3,13 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
+
 namespace s2s {
 
 FeedForwardActivation parse_feed_forward_activation(const std::string& name) {
-  if (name == "relu") return FeedForwardActivation::kRelu;
-  if (name == "gelu") return FeedForwardActivation::kGelu;
-  throw std::invalid_argument("Unknown activation: " + name + ". Valid options: relu, gelu");
+  return parse_choice<FeedForwardActivation>("activation", name,
+      {{"relu", FeedForwardActivation::kRelu}, {"gelu", FeedForwardActivation::kGelu}});
 }
 
 namespace {

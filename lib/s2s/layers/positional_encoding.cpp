@@ -3,15 +3,14 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
+
 namespace s2s {
 
 PositionKind parse_position_kind(const std::string& name) {
-  if (name == "sinusoidal") return PositionKind::kSinusoidal;
-  if (name == "learned") return PositionKind::kLearned;
-  if (name == "alibi") return PositionKind::kAlibi;
-  if (name == "t5") return PositionKind::kT5;
-  throw std::invalid_argument("Unknown positions: " + name +
-                              ". Valid options: sinusoidal, learned, alibi, t5");
+  return parse_choice<PositionKind>("positions", name,
+      {{"sinusoidal", PositionKind::kSinusoidal}, {"learned", PositionKind::kLearned},
+       {"alibi", PositionKind::kAlibi}, {"t5", PositionKind::kT5}});
 }
 
 RelativeBiasKind relative_bias_kind(PositionKind kind) {

@@ -6,6 +6,7 @@
 
 #include "s2s/attention/attention_factory.hpp"
 #include "s2s/core/activations.hpp"
+#include "s2s/core/choice.hpp"
 #include "s2s/models/rnn_seq2seq_caches.hpp"
 
 namespace s2s {
@@ -14,10 +15,8 @@ using rnn_seq2seq_detail::tanh_inplace;
 using rnn_seq2seq_detail::zero_states;
 
 Bridge parse_bridge(const std::string& name) {
-  if (name == "zero") return Bridge::kZero;
-  if (name == "copy") return Bridge::kCopy;
-  if (name == "tanh") return Bridge::kTanh;
-  throw std::invalid_argument("Unknown bridge: " + name + ". Valid options: zero, copy, tanh");
+  return parse_choice<Bridge>("bridge", name,
+      {{"zero", Bridge::kZero}, {"copy", Bridge::kCopy}, {"tanh", Bridge::kTanh}});
 }
 
 namespace rnn_seq2seq_detail {

@@ -111,17 +111,14 @@ void RnnSeq2Seq<Real>::train_step_none(uword t, bool training, Rng& rng, TrainWo
 template <typename Real>
 void RnnSeq2Seq<Real>::train_step_bahdanau(uword t, bool training, Rng& rng,
                                            TrainWorkspace& w) const {
-  const ParameterStore<Real>& p = *params_;
-  const uword B = w.B;
-  const Mat<Real> e = step_view(w.embedded_dropped, t, B);
-  Mat<Real> c = step_view(w.context, t, B);
-  attention_->forward(p, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, w.attn[t], c,
-                      w.weights);
-  decoder_steps_->step_forward(p, t, train_step_input(e, &c, w), w.rnn, training, rng);
-  const uword col = t * B, last = col + B - 1;
-  w.combine_in.submat(0, col, H_ - 1, last) = decoder_steps_->top_state(w.rnn, t + 1);
-  w.combine_in.submat(H_, col, 2 * H_ - 1, last) = c;
-  w.combine_in.submat(2 * H_, col, 2 * H_ + E_ - 1, last) = e;
+  const Mat<Real> e = step_view(w.embedded_dropped, t, w.B);
+  Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
+  attention_->forward(*params_, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, w.attn[t],
+                      c, w.weights);
+  decoder_steps_->step_forward(*params_, t, train_step_input(e, &c, w), w.rnn, training, rng);
+  combine.rows(0, H_ - 1) = decoder_steps_->top_state(w.rnn, t + 1);
+  combine.rows(H_, 2 * H_ - 1) = c;
+  combine.rows(2 * H_, 2 * H_ + E_ - 1) = e;
 }
 
 // luong:  s_t = RNN([e_t; o_{t−1}] or e_t, s_{t−1});  c_t = Attn(s_t);  combine_in_t = [c_t; s_t]
@@ -129,17 +126,15 @@ template <typename Real>
 void RnnSeq2Seq<Real>::train_step_luong(uword t, bool training, Rng& rng,
                                         TrainWorkspace& w) const {
   const ParameterStore<Real>& p = *params_;
-  const uword B = w.B;
-  const Mat<Real> e = step_view(w.embedded_dropped, t, B);
-  Mat<Real> c = step_view(w.context, t, B);
-  const Mat<Real> feed = t > 0 ? step_view(w.O, t - 1, B) : w.zero_feed;
-  decoder_steps_->step_forward(p, t, train_step_input(e, w.feeding ? &feed : nullptr, w), w.rnn,
-                               training, rng);
+  const Mat<Real> feed = t > 0 ? step_view(w.O, t - 1, w.B) : w.zero_feed;
+  const Mat<Real>* extra = w.feeding ? &feed : nullptr;
+  const Mat<Real> e = step_view(w.embedded_dropped, t, w.B);
+  decoder_steps_->step_forward(p, t, train_step_input(e, extra, w), w.rnn, training, rng);
   const Mat<Real> s = decoder_steps_->top_state(w.rnn, t + 1);
+  Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
   attention_->forward(p, w.encoder.keys, s, t, w.attn[t], c, w.weights);
-  const uword col = t * B, last = col + B - 1;
-  w.combine_in.submat(0, col, H_ - 1, last) = c;
-  w.combine_in.submat(H_, col, 2 * H_ - 1, last) = s;
+  combine.rows(0, H_ - 1) = c;
+  combine.rows(H_, 2 * H_ - 1) = s;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
+
 namespace s2s {
 
 NormPlacement parse_norm_placement(const std::string& name) {
-  if (name == "pre") return NormPlacement::kPre;
-  if (name == "post") return NormPlacement::kPost;
-  throw std::invalid_argument("Unknown norm: " + name + ". Valid options: pre, post");
+  return parse_choice<NormPlacement>("norm", name,
+      {{"pre", NormPlacement::kPre}, {"post", NormPlacement::kPost}});
 }
 
 // ---------------------------------------------------------------------------------------------

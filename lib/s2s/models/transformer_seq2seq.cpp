@@ -88,29 +88,27 @@ TransformerSeq2Seq<Real>::TransformerSeq2Seq(const ModelConfig& config, uword so
   const double scale = std::sqrt(static_cast<double>(D_));
 
   ParamLayout layout;
+  // One side's stack: "SIDE.embedding" (unless shared), "SIDE.positions" (absolute positions
+  // only), "SIDE.layer{l}", "SIDE.norm" (pre-norm only), in this order in the layout.
+  auto add_side = [&](const std::string& side, uword vocab, std::unique_ptr<Embedding<Real>>& embed,
+                      std::unique_ptr<PositionalEncoding<Real>>& position_table, auto& stack,
+                      std::optional<LayerNorm<Real>>& final_norm) {
+    if (!config.share_embeddings)
+      embed = std::make_unique<Embedding<Real>>(layout, side + ".embedding", vocab, D_,
+                                                Vocab::kPad, scale);
+    if (absolute_positions)
+      position_table = std::make_unique<PositionalEncoding<Real>>(layout, side + ".positions",
+                                                                  positions, D_, kMaxPositions);
+    stack.reserve(layers_);
+    for (uword l = 0; l < layers_; ++l)
+      stack.emplace_back(layout, side + ".layer" + std::to_string(l), lc);
+    if (norm_ == NormPlacement::kPre) final_norm.emplace(layout, side + ".norm", D_);
+  };
   if (config.share_embeddings)
     tgt_embed_ = std::make_unique<Embedding<Real>>(layout, "embedding", tgt_vocab_, D_,
                                                    Vocab::kPad, scale);
-  else
-    src_embed_ = std::make_unique<Embedding<Real>>(layout, "encoder.embedding", src_vocab_, D_,
-                                                   Vocab::kPad, scale);
-  if (absolute_positions)
-    src_positions_ = std::make_unique<PositionalEncoding<Real>>(layout, "encoder.positions",
-                                                                positions, D_, kMaxPositions);
-  encoder_.reserve(layers_);
-  for (uword l = 0; l < layers_; ++l)
-    encoder_.emplace_back(layout, "encoder.layer" + std::to_string(l), lc);
-  if (norm_ == NormPlacement::kPre) encoder_norm_.emplace(layout, "encoder.norm", D_);
-  if (!config.share_embeddings)
-    tgt_embed_ = std::make_unique<Embedding<Real>>(layout, "decoder.embedding", tgt_vocab_, D_,
-                                                   Vocab::kPad, scale);
-  if (absolute_positions)
-    tgt_positions_ = std::make_unique<PositionalEncoding<Real>>(layout, "decoder.positions",
-                                                                positions, D_, kMaxPositions);
-  decoder_.reserve(layers_);
-  for (uword l = 0; l < layers_; ++l)
-    decoder_.emplace_back(layout, "decoder.layer" + std::to_string(l), lc);
-  if (norm_ == NormPlacement::kPre) decoder_norm_.emplace(layout, "decoder.norm", D_);
+  add_side("encoder", src_vocab_, src_embed_, src_positions_, encoder_, encoder_norm_);
+  add_side("decoder", tgt_vocab_, tgt_embed_, tgt_positions_, decoder_, decoder_norm_);
   output_ = std::make_unique<OutputLayer<Real>>(
       layout, "decoder.output", D_, tgt_vocab_,
       tied_output() ? std::optional<ParamId>(tgt_embed_->weight_id()) : std::nullopt);

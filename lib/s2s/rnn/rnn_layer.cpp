@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
 #include "s2s/rnn/gate_loops.hpp"
 #include "s2s/rnn/gru.hpp"
 #include "s2s/rnn/lstm.hpp"
@@ -11,9 +12,8 @@
 namespace s2s {
 
 RnnCellType parse_rnn_cell_type(const std::string& name) {
-  if (name == "gru") return RnnCellType::kGru;
-  if (name == "lstm") return RnnCellType::kLstm;
-  throw std::invalid_argument("Unknown RNN cell type: " + name + ". Valid options: gru, lstm");
+  return parse_choice<RnnCellType>("RNN cell type", name,
+      {{"gru", RnnCellType::kGru}, {"lstm", RnnCellType::kLstm}});
 }
 
 std::string to_string(RnnCellType type) { return type == RnnCellType::kGru ? "gru" : "lstm"; }

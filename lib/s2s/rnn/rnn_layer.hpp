@@ -164,35 +164,31 @@ class RnnLayer {
   std::vector<RnnCell<Real>> cells_;
 };
 
-// Fixed-type layers (the cell type in the name), for code that builds one layer by hand.
-template <typename Real>
-class GruCell : public RnnCell<Real> {
+// Fixed-type cells and layers, for code that builds one by hand: GruCell, GruLayer, LstmCell,
+// LstmLayer (the cell type in the name instead of an argument).
+template <typename Real, RnnCellType kType>
+class TypedRnnCell : public RnnCell<Real> {
  public:
-  GruCell(ParamLayout& layout, const std::string& prefix, uword input_size, uword hidden_size)
-      : RnnCell<Real>(layout, prefix, RnnCellType::kGru, input_size, hidden_size) {}
+  TypedRnnCell(ParamLayout& layout, const std::string& prefix, uword input_size,
+               uword hidden_size)
+      : RnnCell<Real>(layout, prefix, kType, input_size, hidden_size) {}
+};
+
+template <typename Real, RnnCellType kType>
+class TypedRnnLayer : public RnnLayer<Real> {
+ public:
+  TypedRnnLayer(ParamLayout& layout, const std::string& name, uword input_size,
+                uword hidden_size, bool bidirectional = false)
+      : RnnLayer<Real>(layout, name, kType, input_size, hidden_size, bidirectional) {}
 };
 
 template <typename Real>
-class GruLayer : public RnnLayer<Real> {
- public:
-  GruLayer(ParamLayout& layout, const std::string& name, uword input_size, uword hidden_size,
-           bool bidirectional = false)
-      : RnnLayer<Real>(layout, name, RnnCellType::kGru, input_size, hidden_size, bidirectional) {}
-};
-
+using GruCell = TypedRnnCell<Real, RnnCellType::kGru>;
 template <typename Real>
-class LstmCell : public RnnCell<Real> {
- public:
-  LstmCell(ParamLayout& layout, const std::string& prefix, uword input_size, uword hidden_size)
-      : RnnCell<Real>(layout, prefix, RnnCellType::kLstm, input_size, hidden_size) {}
-};
-
+using GruLayer = TypedRnnLayer<Real, RnnCellType::kGru>;
 template <typename Real>
-class LstmLayer : public RnnLayer<Real> {
- public:
-  LstmLayer(ParamLayout& layout, const std::string& name, uword input_size, uword hidden_size,
-            bool bidirectional = false)
-      : RnnLayer<Real>(layout, name, RnnCellType::kLstm, input_size, hidden_size, bidirectional) {}
-};
+using LstmCell = TypedRnnCell<Real, RnnCellType::kLstm>;
+template <typename Real>
+using LstmLayer = TypedRnnLayer<Real, RnnCellType::kLstm>;
 
 }  // namespace s2s

@@ -4,15 +4,14 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
+
 namespace s2s {
 
 ScheduleKind parse_schedule_kind(const std::string& name) {
-  if (name == "constant") return ScheduleKind::kConstant;
-  if (name == "step") return ScheduleKind::kStep;
-  if (name == "plateau") return ScheduleKind::kPlateau;
-  if (name == "noam") return ScheduleKind::kNoam;
-  throw std::invalid_argument("Unknown learning-rate schedule: " + name +
-                              ". Valid options: constant, step, plateau, noam");
+  return parse_choice<ScheduleKind>("learning-rate schedule", name,
+      {{"constant", ScheduleKind::kConstant}, {"step", ScheduleKind::kStep},
+       {"plateau", ScheduleKind::kPlateau}, {"noam", ScheduleKind::kNoam}});
 }
 
 LearningRateSchedule::LearningRateSchedule(const ScheduleConfig& config)
