@@ -2,7 +2,7 @@
 // A trained model directory (written by `s2s train`):
 //   config.ini            the run's resolved configuration (every key)
 //   src.vocab, tgt.vocab  vocabularies; src.spm.model, tgt.spm.model for spm tokenizers
-//   best.ckpt, last.ckpt  checkpoints (lib/s2s/checkpoint.hpp); train_log.jsonl
+//   best.ckpt, last.ckpt  checkpoints (lib/s2s/core/checkpoint.hpp); train_log.jsonl
 #include <memory>
 #include <string>
 

@@ -16,7 +16,7 @@
 //     decoding takes whole batches in turn, decode_batches; training splits each batch over the
 //     workers, data_parallel.hpp's GradientWorkers, as `s2s train` with train.workers = W)
 //     loads DIR and measures, in this order: the eval-mode loss of batch 0 (the consistency
-//     check), decoding words/s for every beam width (lib/s2s/decoding.hpp; beam 1 = greedy; one
+//     check), decoding words/s for every beam width (lib/s2s/decoding/decoding.hpp; beam 1 = greedy; one
 //     untimed greedy warm-up batch first), training target tokens/s (zero_grad, forward_backward,
 //     clip 5, Adam lr 1e-3 as the trainer's step; one untimed warm-up step first), peak RSS.
 //     Prints one JSON line per measurement.

@@ -237,7 +237,7 @@ def main():
                h.get("repeats", "1") + " time(s), best kept; git " +
                h.get("git", "?"))
     out.append("- training = zero grad, forward, backward, clip-norm 5, Adam lr 1e-3; "
-               "decoding = lib/s2s/decoding.hpp's greedy and beam search (PyTorch: the same "
+               "decoding = lib/s2s/decoding/decoding.hpp's greedy and beam search (PyTorch: the same "
                "algorithm, batched, with incremental state); GFLOP/s = analytic matrix-product "
                "FLOPs (bench_train.cpp header) / measured time, the same count for both sides")
     out.append("")

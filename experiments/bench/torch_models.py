@@ -1,9 +1,9 @@
 """The issue-6 benchmark models in PyTorch, mirroring the s2s models equation for equation.
 
-  RnnSeq2Seq          lib/s2s/rnn_seq2seq.hpp: bi-GRU/LSTM encoder (H/2 per direction), tanh
+  RnnSeq2Seq          lib/s2s/models/rnn_seq2seq.hpp: bi-GRU/LSTM encoder (H/2 per direction), tanh
                       bridge, GRU/LSTM decoder cell, Bahdanau or Luong-general attention (input
                       feeding), output layer; dropout on the output vectors o_t only
-  TransformerSeq2Seq  lib/s2s/transformer_seq2seq.hpp: pre-norm nn.TransformerEncoderLayer /
+  TransformerSeq2Seq  lib/s2s/models/transformer_seq2seq.hpp: pre-norm nn.TransformerEncoderLayer /
                       DecoderLayer, sqrt(D)-scaled embeddings + interleaved sinusoids, final
                       LayerNorms, attention dropout separate from the residual dropout
 
@@ -16,7 +16,7 @@ Conventions as s2s: batches are time-major, src (S, B) and tgt (T, B) int64, PAD
 loss is the token-mean cross-entropy with PAD ignored. The decoding interface mirrors
 Seq2SeqModel: state = encode(src, lengths); log_probs = decode_step(state, prev) (N x V);
 reorder(state, rows, sources_changed). greedy_search and beam_search are the algorithms of
-lib/s2s/decoding.hpp, batched over the sources.
+lib/s2s/decoding/decoding.hpp, batched over the sources.
 """
 import math
 
@@ -165,7 +165,7 @@ class RnnSeq2Seq(nn.Module):
             state[name] = state[name].index_select(0, rows)
 
     def s2s_name(self, name):
-        """The s2s layout name of one of our parameters (see lib/s2s/rnn_seq2seq.hpp)."""
+        """The s2s layout name of one of our parameters (see lib/s2s/models/rnn_seq2seq.hpp)."""
         if name.startswith("encoder.rnn."):
             base, _, rest = name[len("encoder.rnn."):].partition("_l0")
             return "encoder.rnn.layer0." + ("bwd." if rest == "_reverse" else "fwd.") + base
@@ -301,8 +301,8 @@ class TransformerSeq2Seq(nn.Module):
             state["pad"] = state["pad"].index_select(0, rows)
 
     def s2s_name(self, name):
-        """s2s layout name (lib/s2s/transformer_seq2seq.hpp) of one of our parameters; in_proj
-        maps to the q_proj prefix (load_s2s_parameters fills its three row blocks)."""
+        """s2s layout name (lib/s2s/models/transformer_seq2seq.hpp) of one of our parameters;
+        in_proj maps to the q_proj prefix (load_s2s_parameters fills its three row blocks)."""
         for side in ("encoder", "decoder"):
             prefix = side + ".layers."
             if name.startswith(prefix):
@@ -358,7 +358,7 @@ def load_s2s_parameters(model, entries, flat):
 
 
 # ------------------------------------------------------------------------------------------------
-# Decoding (lib/s2s/decoding.hpp): lengths at most floor(ratio * S_b) + extra tokens
+# Decoding (lib/s2s/decoding/decoding.hpp): lengths at most floor(ratio * S_b) + extra tokens
 
 
 def output_limits(lengths, ratio=2.0, extra=10):

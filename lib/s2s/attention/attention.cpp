@@ -40,7 +40,7 @@ void Attention<Real>::precompute(const ParameterStore<Real>& params, const Mat<R
                                  AttentionKeys<Real>& keys) const {
   if (memory.n_rows != memory_size_ || memory.n_cols != steps * batch)
     throw std::invalid_argument("attention " + type_ + ": memory is " +
-                                shape_string(memory.n_rows, memory.n_cols) + ", expected (H x S*B) " +
+                                shape_string(memory) + ", expected (H x S*B) " +
                                 shape_string(memory_size_, steps * batch));
   if (src_mask.n_elem != steps * batch)
     throw std::invalid_argument("attention " + type_ + ": src_mask has " +

@@ -26,10 +26,10 @@
 // Internal layout ("head blocks"): per-head matrices are (d_h × L·H·B) with block (h, b) the
 // contiguous columns [(h·B + b)·L, (h·B + b + 1)·L), L = T for queries and S for keys/values.
 // So training runs one GEMM per (head, sequence) block for the scores (all T queries at once)
-// and one for the context. The masked softmax is attention_core::softmax_windows (attention_core.hpp)
-// with one window [0, end) per query column: the very code RNN attention uses. An incremental
-// decoding step (one query per row) also uses attention_core::dot_scores and weighted_sum, which
-// only touch the window, so step t costs O(t).
+// and one for the context. The masked softmax is attention_core::softmax_windows
+// (attention_core.hpp) with one window [0, end) per query column: the very code RNN attention
+// uses. An incremental decoding step (one query per row) also uses attention_core::dot_scores and
+// weighted_sum, which only touch the window, so step t costs O(t).
 //
 // Memory: project_memory() computes K and V once per memory (the encoder output of a source
 // batch, for cross-attention; x itself, for self-attention in training). In incremental decoding

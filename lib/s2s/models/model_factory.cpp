@@ -2,21 +2,28 @@
 
 #include <stdexcept>
 
+#include "s2s/core/choice.hpp"
 #include "s2s/models/rnn_seq2seq.hpp"
 #include "s2s/models/transformer_seq2seq.hpp"
 
 namespace s2s {
 
+ModelType parse_model_type(const std::string& name) {
+  return parse_choice<ModelType>("model type", name,
+      {{"rnn", ModelType::kRnn}, {"transformer", ModelType::kTransformer}});
+}
+
 template <typename Real>
 std::unique_ptr<Seq2SeqModel<Real>> make_model(const ModelConfig& config, uword source_vocab_size,
                                                uword target_vocab_size) {
-  if (config.type == "rnn")
-    return std::make_unique<RnnSeq2Seq<Real>>(config, source_vocab_size, target_vocab_size);
-  if (config.type == "transformer")
-    return std::make_unique<TransformerSeq2Seq<Real>>(config, source_vocab_size,
-                                                      target_vocab_size);
-  throw std::invalid_argument("Unknown model type: " + config.type +
-                              ". Valid options: rnn, transformer");
+  switch (parse_model_type(config.type)) {
+    case ModelType::kRnn:
+      return std::make_unique<RnnSeq2Seq<Real>>(config, source_vocab_size, target_vocab_size);
+    case ModelType::kTransformer:
+      return std::make_unique<TransformerSeq2Seq<Real>>(config, source_vocab_size,
+                                                        target_vocab_size);
+  }
+  throw std::logic_error("make_model: unhandled model type " + config.type);
 }
 
 template std::unique_ptr<Seq2SeqModel<float>> make_model<float>(const ModelConfig&, uword, uword);

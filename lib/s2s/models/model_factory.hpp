@@ -1,11 +1,16 @@
 #pragma once
 // The one factory from a ModelConfig to a Seq2SeqModel. Its errors list the valid values.
 #include <memory>
+#include <string>
 
 #include "s2s/core/config.hpp"
 #include "s2s/models/seq2seq_model.hpp"
 
 namespace s2s {
+
+// model.type, parsed once. Throws std::invalid_argument listing the valid types.
+enum class ModelType { kRnn, kTransformer };
+ModelType parse_model_type(const std::string& name);
 
 // Throws std::invalid_argument: "Unknown model type: X. Valid options: rnn, transformer", and
 // the models' own errors for inconsistent settings.

@@ -76,7 +76,8 @@ struct RnnSeq2Seq<Real>::TrainWorkspace {
   CrossEntropyCache<Real> loss;
   Mat<Real> zero_feed;                            // (H × B) o_{−1} = 0
   // backward
-  Mat<Real> d_logits, d_O_dropped, d_O, d_pre, d_combine;  // d_pre (H × T·B), d_combine as combine_in
+  // d_pre (H × T·B) ∂L/∂(W [..] + b) of the output projection, d_combine shaped as combine_in
+  Mat<Real> d_logits, d_O_dropped, d_O, d_pre, d_combine;
   Mat<Real> d_embedded_dropped, d_embedded;       // (E × T·B)
   Mat<Real> dx, d_s, d_c;                         // (I_s × B), (H × B), (H × B)
   std::vector<RnnState<Real>> d_initial;

@@ -54,7 +54,8 @@ void RnnSeq2Seq<Real>::step_forward(const AttentionKeys<Real>* keys, const Mat<R
     case Flow::kBahdanau: {
       attention_->forward(p, *keys, prev.back().h, t, cache.attn, cache.context, cache.weights);
       rnn_step(&cache.context);
-      if (projected != nullptr) {  // W_o [s_t; c_t; e_t] = W_o[:, :2H] [s_t; c_t] + (W_o[:, 2H:] e_t)
+      // W_o [s_t; c_t; e_t] = W_o[:, :2H] [s_t; c_t] + (W_o[:, 2H:] e_t, gathered)
+      if (projected != nullptr) {
         cache.combine_in.set_size(2 * H_, N);
         cache.combine_in.rows(0, H_ - 1) = next.back().h;
         cache.combine_in.rows(H_, 2 * H_ - 1) = cache.context;

@@ -1,6 +1,7 @@
 #include "s2s/training/optim.hpp"
 
 #include "s2s/core/activations.hpp"  // S2S_VECTOR_CLONES
+#include "s2s/core/choice.hpp"
 
 #include <cmath>
 #include <functional>
@@ -201,11 +202,15 @@ void Adam<Real>::update(Real* values, const Real* grads, uword first, uword n, d
 
 template <typename Real>
 std::unique_ptr<Optimizer<Real>> make_optimizer(const OptimizerConfig& config) {
-  if (config.name == "sgd") return std::make_unique<Sgd<Real>>(config);
-  if (config.name == "adam") return std::make_unique<Adam<Real>>(config, false);
-  if (config.name == "adamw") return std::make_unique<Adam<Real>>(config, true);
-  throw std::invalid_argument("Unknown optimizer: " + config.name +
-                              ". Valid options: sgd, adam, adamw");
+  enum class Kind { kSgd, kAdam, kAdamW };
+  const Kind kind = parse_choice<Kind>(
+      "optimizer", config.name, {{"sgd", Kind::kSgd}, {"adam", Kind::kAdam}, {"adamw", Kind::kAdamW}});
+  switch (kind) {
+    case Kind::kSgd: return std::make_unique<Sgd<Real>>(config);
+    case Kind::kAdam: return std::make_unique<Adam<Real>>(config, /*decoupled_weight_decay=*/false);
+    case Kind::kAdamW: return std::make_unique<Adam<Real>>(config, /*decoupled_weight_decay=*/true);
+  }
+  throw std::logic_error("make_optimizer: unhandled optimizer " + config.name);
 }
 
 template double grad_norm<float>(const arma::Col<float>&, WorkerPool*);
