@@ -3,8 +3,16 @@
 // same hypotheses, bit for bit, as decoding the batches one after the other.
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <cstring>
 #include <stdexcept>
+#include <string>
+#include <thread>
 
 #include "s2s/core/worker_pool.hpp"
 #include "s2s/decoding/decoding.hpp"
@@ -26,6 +34,43 @@ TEST_CASE("A worker pool runs every worker once per task, many times over", "[wo
   CHECK(total == 200 * W);
   for (int count : runs) CHECK(count == 200);
   CHECK_THROWS_AS(WorkerPool(0), std::invalid_argument);
+}
+
+// Runs body in a child process with `seconds` to finish; returns its exit code, or -1 when it had
+// to be killed (a hang).
+template <class Body>
+int run_in_child(Body body, int seconds) {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    alarm(static_cast<unsigned>(seconds));  // a hang ends in SIGALRM
+    _exit(body());
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_CASE("A worker pool whose threads cannot all start throws, without hanging", "[workers]") {
+  // Under an address-space limit only a few 8 MB thread stacks fit: the constructor must stop
+  // the threads it started and throw a message (it used to deadlock while unwinding).
+  const int code = run_in_child(
+      [] {
+        rlimit limit{};
+        getrlimit(RLIMIT_AS, &limit);
+        limit.rlim_cur = 512ull << 20;  // 512 MB: far from 1,000 stacks
+        if (setrlimit(RLIMIT_AS, &limit) != 0) return 3;
+        try {
+          WorkerPool pool(1000);
+          return 2;  // all threads started: the limit did not bite
+        } catch (const std::runtime_error& e) {
+          return std::string(e.what()).find("worker thread") != std::string::npos ? 0 : 4;
+        } catch (...) {
+          return 5;
+        }
+      },
+      20);
+  CHECK(code == 0);
 }
 
 TEST_CASE("A worker's exception reaches the caller after all workers finished", "[workers]") {

@@ -19,16 +19,30 @@ WorkerPool::WorkerPool(int workers) {
     throw std::invalid_argument("workers must be at least 1, got " + std::to_string(workers));
   errors_.resize(static_cast<std::size_t>(workers));
   threads_.reserve(static_cast<std::size_t>(workers - 1));
-  for (int w = 1; w < workers; ++w) threads_.emplace_back(&WorkerPool::loop, this, w);
+  for (int w = 1; w < workers; ++w) {
+    try {
+      threads_.emplace_back(&WorkerPool::loop, this, w);
+    } catch (const std::exception& e) {
+      // The destructor does not run for a constructor that throws: stop and join the threads
+      // already running here, or unwinding destroys the mutex and condition variables under them.
+      stop_and_join();
+      throw std::runtime_error("cannot start worker thread " + std::to_string(w + 1) + " of " +
+                               std::to_string(workers) + " (" + e.what() +
+                               "): use fewer workers or raise the memory or process limit");
+    }
+  }
 }
 
-WorkerPool::~WorkerPool() {
+WorkerPool::~WorkerPool() { stop_and_join(); }
+
+void WorkerPool::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stop_ = true;
   }
   wake_.notify_all();
   for (std::thread& t : threads_) t.join();
+  threads_.clear();
 }
 
 void WorkerPool::loop(int worker) {

@@ -43,7 +43,8 @@ void tune_malloc();
 
 class WorkerPool {
  public:
-  // workers ≥ 1; throws std::invalid_argument otherwise.
+  // workers ≥ 1; throws std::invalid_argument otherwise, and std::runtime_error when a thread
+  // cannot be started (the threads already started are stopped first).
   explicit WorkerPool(int workers);
   ~WorkerPool();
   WorkerPool(const WorkerPool&) = delete;
@@ -64,6 +65,7 @@ class WorkerPool {
 
  private:
   void loop(int worker);
+  void stop_and_join();
 
   std::vector<std::thread> threads_;  // workers 1 .. W−1
   std::mutex mutex_;
