@@ -70,6 +70,75 @@ void check_config(const RunConfig& config) {
   std::cout << "config ok: " << model->describe() << " (with 16-token vocabularies)\n";
 }
 
+// Everything after the checks: the directory, the data, the model, training and the test set.
+// `started` turns true when training begins.
+int train_in(const RunConfig& config, const std::string& dir, bool resume, bool quiet,
+             const Communicator& comm, bool& started) {
+  if (comm.is_root()) {
+    fs::create_directories(dir);
+    RunConfig copy = config;
+    ConfigSchema schema(copy);
+    write_file_atomically(dir + "/config.ini", schema.to_ini());
+  }
+  // Worker threads (train.workers) each run single-threaded BLAS unless train.threads says
+  // otherwise: two levels of threads on the same cores only wait for each other.
+  if (config.train.threads > 0)
+    set_blas_num_threads(config.train.threads);
+  else if (config.train.workers > 1)
+    set_blas_num_threads(1);
+
+  // Rank 0 builds the vocabularies (and SentencePiece models) and writes them; then the others
+  // load them, so every rank maps text to the same ids.
+  TrainingData data;
+  if (comm.is_root()) data = prepare_training_data(config.data, dir, resume);
+  comm.barrier();
+  if (!comm.is_root()) data = prepare_training_data(config.data, dir, true);
+  auto model = make_model<float>(config.model, data.codec.source_vocab.size(),
+                                 data.codec.target_vocab.size());
+  Rng init_rng(config.train.seed);
+  model->init(init_rng);
+  if (comm.is_root()) write_model_json(*model, dir);
+  if (!quiet) {
+    std::cout << "s2s train: " << model->describe() << "\n"
+              << "data: " << data.train.size() << " training pairs ("
+              << data.train_filter.dropped() << " filtered), " << data.dev.pairs.size()
+              << " dev; vocab " << data.codec.source_vocab.size() << " -> "
+              << data.codec.target_vocab.size() << "\n"
+              << "BLAS: " << blas_description() << "\n"
+              << "model directory: " << dir << "\n";
+  }
+  TrainerContext context;
+  context.target_vocab = &data.codec.target_vocab;
+  context.target_tokenizer = data.codec.target_tokenizer.get();
+  context.out = quiet ? nullptr : &std::cout;
+  context.interactive = ::isatty(STDOUT_FILENO) != 0;
+  context.comm = comm;
+  Trainer trainer(config, *model, data.train, config.data.dev.empty() ? nullptr : &data.dev,
+                  context);
+  if (resume) {
+    const std::string path = dir + "/last.ckpt";
+    const Checkpoint checkpoint = load_checkpoint(path);
+    check_checkpoint_version(checkpoint, path);
+    trainer.resume(checkpoint);
+  }
+  started = true;
+  const TrainSummary summary = trainer.run();
+  if (!quiet && comm.size() > 1)
+    std::printf("%d processes (MPI), global batch %d %s\n", comm.size(), config.train.batch_size,
+                config.train.batch_unit.c_str());
+  if (!quiet) {
+    std::printf("trained %ld steps, %llu epochs in %.1f s%s\n", summary.steps,
+                static_cast<unsigned long long>(summary.epochs), summary.elapsed_seconds,
+                summary.stopped_early ? " (early stop)" : "");
+    if (summary.has_best)
+      std::printf("best dev %s: %.4f\n", config.train.early_stopping_metric.c_str(),
+                  summary.best_metric);
+    std::fflush(stdout);
+  }
+  if (!config.data.test.empty() && comm.is_root()) evaluate_test(config, *model, data.codec, dir);
+  return 0;
+}
+
 }  // namespace
 
 int run_train(const Args& args) {
@@ -120,68 +189,28 @@ int run_train(const Args& args) {
   if (!resume && fs::exists(dir + "/last.ckpt") && !overwrite)
     throw std::runtime_error(dir + " already holds a trained model; use --resume " + dir +
                              ", another train.output_dir, or --overwrite");
+  const bool dir_existed = fs::exists(dir);
   if (comm.is_root()) {
-    fs::create_directories(dir);
-    RunConfig copy = config;
-    ConfigSchema schema(copy);
-    write_file_atomically(dir + "/config.ini", schema.to_ini());
+    // --overwrite replaces the old run before anything of the new one is written: a kill before
+    // the new run's first checkpoint then leaves nothing to resume, never the old parameters
+    // under the new config.
+    if (overwrite && !resume)
+      remove_run_files(dir);
+    else
+      remove_stale_temporaries(dir);
   }
-  // Worker threads (train.workers) each run single-threaded BLAS unless train.threads says
-  // otherwise: two levels of threads on the same cores only wait for each other.
-  if (config.train.threads > 0)
-    set_blas_num_threads(config.train.threads);
-  else if (config.train.workers > 1)
-    set_blas_num_threads(1);
-
-  // Rank 0 builds the vocabularies (and SentencePiece models) and writes them; then the others
-  // load them, so every rank maps text to the same ids.
-  TrainingData data;
-  if (comm.is_root()) data = prepare_training_data(config.data, dir, resume);
-  comm.barrier();
-  if (!comm.is_root()) data = prepare_training_data(config.data, dir, true);
-  auto model = make_model<float>(config.model, data.codec.source_vocab.size(),
-                                 data.codec.target_vocab.size());
-  Rng init_rng(config.train.seed);
-  model->init(init_rng);
-  if (comm.is_root()) write_model_json(*model, dir);
-  if (!quiet) {
-    std::cout << "s2s train: " << model->describe() << "\n"
-              << "data: " << data.train.size() << " training pairs ("
-              << data.train_filter.dropped() << " filtered), " << data.dev.pairs.size()
-              << " dev; vocab " << data.codec.source_vocab.size() << " -> "
-              << data.codec.target_vocab.size() << "\n"
-              << "BLAS: " << blas_description() << "\n"
-              << "model directory: " << dir << "\n";
+  bool started = false;
+  try {
+    return train_in(config, dir, resume, quiet, comm, started);
+  } catch (...) {
+    // A run refused before it trained leaves nothing behind (a resumed run keeps its directory).
+    if (!resume && !started && comm.is_root()) {
+      remove_run_files(dir);
+      std::error_code error;
+      if (!dir_existed) fs::remove(dir, error);  // only if empty
+    }
+    throw;
   }
-  TrainerContext context;
-  context.target_vocab = &data.codec.target_vocab;
-  context.target_tokenizer = data.codec.target_tokenizer.get();
-  context.out = quiet ? nullptr : &std::cout;
-  context.interactive = ::isatty(STDOUT_FILENO) != 0;
-  context.comm = comm;
-  Trainer trainer(config, *model, data.train, config.data.dev.empty() ? nullptr : &data.dev,
-                  context);
-  if (resume) {
-    const std::string path = dir + "/last.ckpt";
-    const Checkpoint checkpoint = load_checkpoint(path);
-    check_checkpoint_version(checkpoint, path);
-    trainer.resume(checkpoint);
-  }
-  const TrainSummary summary = trainer.run();
-  if (!quiet && comm.size() > 1)
-    std::printf("%d processes (MPI), global batch %d %s\n", comm.size(), config.train.batch_size,
-                config.train.batch_unit.c_str());
-  if (!quiet) {
-    std::printf("trained %ld steps, %llu epochs in %.1f s%s\n", summary.steps,
-                static_cast<unsigned long long>(summary.epochs), summary.elapsed_seconds,
-                summary.stopped_early ? " (early stop)" : "");
-    if (summary.has_best)
-      std::printf("best dev %s: %.4f\n", config.train.early_stopping_metric.c_str(),
-                  summary.best_metric);
-    std::fflush(stdout);
-  }
-  if (!config.data.test.empty() && comm.is_root()) evaluate_test(config, *model, data.codec, dir);
-  return 0;
 }
 
 }  // namespace s2s::app

@@ -1,5 +1,6 @@
 #include "config_schema.hpp"
 
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
@@ -172,6 +173,8 @@ RunConfig parse(std::istream* ini, const std::string& origin,
 
 RunConfig load_config(const std::string& ini_path, const std::vector<std::string>& overrides) {
   if (ini_path.empty()) return parse(nullptr, "", overrides);
+  if (std::filesystem::is_directory(ini_path))
+    throw std::runtime_error(ini_path + ": is a directory, not a config file");
   std::ifstream in(ini_path);
   if (!in) throw std::runtime_error(ini_path + ": cannot open config file");
   return parse(&in, ini_path, overrides);

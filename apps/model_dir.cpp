@@ -1,5 +1,6 @@
 #include "model_dir.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,6 +22,37 @@ std::string major_minor(const std::string& version) {
 }
 
 }  // namespace
+
+const std::vector<std::string>& run_file_names() {
+  static const std::vector<std::string> names = {
+      "config.ini",    "src.vocab",      "tgt.vocab",      "src.spm.model",   "src.spm.vocab",
+      "tgt.spm.model", "tgt.spm.vocab",  "model.json",     "train_log.jsonl", "last.ckpt",
+      "best.ckpt",     "test_hyps.txt",  "test_metrics.json"};
+  return names;
+}
+
+void remove_stale_temporaries(const std::string& dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(dir, error)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.find(".tmp.");
+    if (at == std::string::npos) continue;
+    const std::string base = name.substr(0, at);
+    const auto& names = run_file_names();
+    if (std::find(names.begin(), names.end(), base) != names.end())
+      std::filesystem::remove(entry.path(), error);
+  }
+}
+
+void remove_run_files(const std::string& dir) {
+  for (const std::string& name : run_file_names()) {
+    std::error_code error;
+    std::filesystem::remove(dir + "/" + name, error);
+    if (error) throw std::runtime_error(dir + "/" + name + ": cannot remove: " + error.message());
+  }
+  remove_stale_temporaries(dir);
+}
 
 std::string read_text_file(const std::string& path) {
   std::ifstream in(path);

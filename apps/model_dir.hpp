@@ -3,8 +3,13 @@
 //   config.ini            the run's resolved configuration (every key)
 //   src.vocab, tgt.vocab  vocabularies; src.spm.model, tgt.spm.model for spm tokenizers
 //   best.ckpt, last.ckpt  checkpoints (lib/s2s/core/checkpoint.hpp); train_log.jsonl
+//   model.json            the model's description and parameter count
+//   test_hyps.txt, test_metrics.json   the test set's outputs and scores (data.test)
+// Every file is written atomically through NAME.tmp.PID (write_file_atomically); a write that
+// was killed leaves that temporary behind until the next run in the directory removes it.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "s2s/core/checkpoint.hpp"
 #include "s2s/core/config.hpp"
@@ -28,5 +33,12 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which = "b
 void check_checkpoint_version(const Checkpoint& checkpoint, const std::string& path);
 
 std::string read_text_file(const std::string& path);
+
+// The names of the files above: what `train` writes into a model directory.
+const std::vector<std::string>& run_file_names();
+// Removes the run files from dir (nothing else of it) and their temporaries.
+void remove_run_files(const std::string& dir);
+// Removes the temporaries NAME.tmp.PID of run files that killed writes left behind.
+void remove_stale_temporaries(const std::string& dir);
 
 }  // namespace s2s::app

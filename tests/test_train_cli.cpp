@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <thread>
 
@@ -416,4 +418,57 @@ TEST_CASE("Training that stops before its first validation still validates and k
                    "--output", dir.file("evaluated.txt")})
               .exit_code == 0);
   CHECK(read_whole_file(dir.file("evaluated.txt")) == hyps);
+}
+
+TEST_CASE("--overwrite clears the old run first; a refused train leaves nothing behind",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  const std::string bad = dir.write("bad.tsv", "a b\tb a\nc \xC3\x28\td c\n");
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  REQUIRE(std::filesystem::exists(model + "/last.ckpt"));
+
+  // The new run is refused (or killed) before its first checkpoint: the old parameters must not
+  // be resumable under the new config (they were, with exit 0).
+  CliResult replaced = run_cli({"train", "--config", config, "--quiet", "--overwrite",
+                                "--train.output_dir", model, "--data.train", bad});
+  CHECK(replaced.exit_code != 0);
+  CHECK(replaced.err.find("bad.tsv:2") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(model + "/last.ckpt"));
+  CHECK_FALSE(std::filesystem::exists(model + "/config.ini"));
+  CliResult resume = run_cli({"train", "--resume", model});
+  CHECK(resume.exit_code != 0);
+  CHECK(resume.err.find("nothing to resume") != std::string::npos);
+
+  // A refused run in a new directory leaves no directory (it left config.ini behind).
+  const std::string fresh = dir.file("fresh");
+  CliResult refused = run_cli({"train", "--config", config, "--quiet", "--train.output_dir",
+                               fresh, "--data.train", bad});
+  CHECK(refused.exit_code != 0);
+  CHECK_FALSE(std::filesystem::exists(fresh));
+
+  // A directory given as the config file is named as such.
+  CliResult directory = run_cli({"train", "--config", dir.file("")});
+  CHECK(directory.exit_code != 0);
+  CHECK(directory.err_is_one_line());
+  CHECK(directory.err.find("is a directory, not a config file") != std::string::npos);
+}
+
+TEST_CASE("Temporaries of killed writes are removed by the next run in the directory",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  const std::string stale = model + "/last.ckpt.tmp.999999";
+  const std::string other = model + "/notes.txt.tmp.5";  // not ours: stays
+  std::ofstream(stale) << "half a checkpoint";
+  std::ofstream(other) << "a user's file";
+  REQUIRE(run_cli({"train", "--resume", model, "--train.max_steps", "20", "--quiet"})
+              .exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(stale));
+  CHECK(std::filesystem::exists(other));
 }
