@@ -420,7 +420,7 @@ TEST_CASE("Training that stops before its first validation still validates and k
   CHECK(read_whole_file(dir.file("evaluated.txt")) == hyps);
 }
 
-TEST_CASE("--overwrite clears the old run first; a refused train leaves nothing behind",
+TEST_CASE("Training with --overwrite clears the old run first; a refused train leaves nothing",
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 10);
