@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cstdint>
 #include <iomanip>
 #include <sstream>
 #include <stdexcept>
@@ -31,6 +32,30 @@ void ConfigSchema::add(const std::string& key, T* field, const std::string& help
   const std::string default_value = to_text(*field);
   options_.add_options()(key.c_str(), po::value<T>(field)->default_value(*field, default_value),
                          help.c_str());
+  keys_.push_back({key, help, default_value, [field] { return to_text(*field); }});
+}
+
+// Unsigned fields (train.seed) are read as text and parsed strictly: boost's lexical_cast takes
+// "-1" as 2^64 − 1.
+template <>
+void ConfigSchema::add(const std::string& key, std::uint64_t* field, const std::string& help) {
+  const std::string default_value = to_text(*field);
+  auto parse_unsigned = [key, field](const std::string& text) {
+    std::size_t used = 0;
+    bool ok = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    try {
+      if (ok) *field = std::stoull(text, &used);
+    } catch (const std::exception&) {
+      ok = false;
+    }
+    if (!ok || used != text.size())
+      throw std::runtime_error(key + " must be a whole number from 0 to 18446744073709551615, got '" +
+                               text + "'");
+  };
+  options_.add_options()(
+      key.c_str(),
+      po::value<std::string>()->default_value(default_value)->notifier(parse_unsigned),
+      help.c_str());
   keys_.push_back({key, help, default_value, [field] { return to_text(*field); }});
 }
 

@@ -472,3 +472,36 @@ TEST_CASE("Temporaries of killed writes are removed by the next run in the direc
   CHECK_FALSE(std::filesystem::exists(stale));
   CHECK(std::filesystem::exists(other));
 }
+
+TEST_CASE("Values that would train or decode silently wrong are refused at load", "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {{"--train.lr", "inf"}, "train.lr must be a finite number > 0"},
+      {{"--train.lr", "nan"}, "train.lr must be a finite number > 0"},
+      {{"--train.seed", "-1"}, "train.seed must be a whole number from 0"},
+      {{"--train.seed", "12x"}, "train.seed must be a whole number from 0"},
+      {{"--train.adam_eps", "0"}, "train.adam_eps must be a finite number > 0"},
+      {{"--train.beta2", "nan"}, "train.beta1 and train.beta2 must be in [0, 1)"},
+      {{"--decode.max_length_ratio", "inf"}, "decode.max_length_ratio must be in (0, 100]"},
+      {{"--decode.max_length_ratio", "1e20"}, "decode.max_length_ratio must be in (0, 100]"},
+      {{"--decode.max_length_extra", "1000000000"}, "decode.max_length_extra must be in [0,"},
+      {{"--model.share_embeddings", "true"}, "model.share_embeddings applies to model.type=transformer"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"train", "--config", config, "--quiet", "--check"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    CliResult r = run_cli(args);
+    INFO(c.args.front() << " " << c.args.back() << " -> " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err_is_one_line());
+    CHECK(r.err.find(c.expected) != std::string::npos);
+  }
+  // The seed's full range still parses.
+  CHECK(run_cli({"train", "--config", config, "--check", "--train.seed", "18446744073709551615"})
+            .exit_code == 0);
+}

@@ -1,6 +1,7 @@
 #include "s2s/core/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <vector>
 
@@ -61,6 +62,9 @@ void validate(const RunConfig& c) {
   check(m.type != "rnn" || m.attention != "none" || m.bridge != "zero",
         "model.attention=none with model.bridge=zero gives the decoder no information about the "
         "source; use model.bridge=tanh or copy");
+  check(m.type == "transformer" || !m.share_embeddings,
+        "model.share_embeddings applies to model.type=transformer (an RNN model would ignore it; "
+        "model.tie_embeddings ties its output layer to the target embedding)");
   check(m.type != "rnn" || !m.tie_embeddings || m.embed_size == m.hidden_size,
         "model.tie_embeddings=true needs model.embed_size == model.hidden_size");
 
@@ -70,7 +74,13 @@ void validate(const RunConfig& c) {
   check(t.batch_size >= 1, "train.batch_size must be >= 1");
   check_choice("train.batch_unit", t.batch_unit, {"sentences", "tokens"});
   check_choice("train.optimizer", t.optimizer, {"sgd", "adam", "adamw"});
-  check(t.lr > 0, "train.lr must be > 0");
+  check(std::isfinite(t.lr) && t.lr > 0, "train.lr must be a finite number > 0");
+  check(t.momentum >= 0 && t.momentum < 1, "train.momentum must be in [0, 1)");
+  check(t.beta1 >= 0 && t.beta1 < 1 && t.beta2 >= 0 && t.beta2 < 1,
+        "train.beta1 and train.beta2 must be in [0, 1)");
+  check(std::isfinite(t.adam_eps) && t.adam_eps > 0, "train.adam_eps must be a finite number > 0");
+  check(std::isfinite(t.weight_decay) && t.weight_decay >= 0,
+        "train.weight_decay must be a finite number >= 0");
   check_choice("train.schedule", t.schedule, {"constant", "step", "plateau", "noam"});
   check(t.decay_factor > 0 && t.decay_factor <= 1, "train.decay_factor must be in (0, 1]");
   check(t.decay_every >= 1 && t.warmup_steps >= 1 && t.plateau_patience >= 1,
@@ -84,16 +94,20 @@ void validate(const RunConfig& c) {
         "train.workers must be between 1 and 256, got " + std::to_string(t.workers));
   check_choice("train.early_stopping_metric", t.early_stopping_metric,
                {"loss", "per", "wer", "acc", "bleu", "chrf"});
-  check(t.clip_norm >= 0, "train.clip_norm must be >= 0");
+  check(std::isfinite(t.clip_norm) && t.clip_norm >= 0,
+        "train.clip_norm must be a finite number >= 0 (0: no clipping)");
   check(!t.output_dir.empty(), "train.output_dir must not be empty");
   check(t.patience == 0 || !d.dev.empty(), "train.patience needs a dev set (data.dev)");
   check(t.schedule != "plateau" || !d.dev.empty(), "train.schedule=plateau needs a dev set (data.dev)");
 
   const auto& k = c.decode;
   check(k.beam_size >= 1, "decode.beam_size must be >= 1");
-  check(k.max_length_ratio > 0 && k.max_length_extra >= 0,
-        "decode.max_length_ratio must be > 0 and decode.max_length_extra >= 0");
-  check(k.length_penalty >= 0, "decode.length_penalty must be >= 0");
+  check(k.max_length_ratio > 0 && k.max_length_ratio <= kMaxLengthRatio,
+        "decode.max_length_ratio must be in (0, " + std::to_string(int(kMaxLengthRatio)) + "]");
+  check(k.max_length_extra >= 0 && k.max_length_extra <= kMaxLengthExtra,
+        "decode.max_length_extra must be in [0, " + std::to_string(kMaxLengthExtra) + "]");
+  check(std::isfinite(k.length_penalty) && k.length_penalty >= 0,
+        "decode.length_penalty must be a finite number >= 0");
 }
 
 }  // namespace s2s

@@ -89,6 +89,11 @@ struct TrainConfig {
   std::string output_dir = "runs/model";
 };
 
+// Bounds of decode.max_length_ratio and decode.max_length_extra: outputs stay finite, and the
+// limit ratio · S + extra stays far inside an integer.
+inline constexpr double kMaxLengthRatio = 100;
+inline constexpr int kMaxLengthExtra = 100000;
+
 struct DecodeConfig {
   int beam_size = 1;
   double length_penalty = 0.0;

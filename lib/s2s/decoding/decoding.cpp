@@ -14,8 +14,15 @@ double gnmt_length_penalty(uword length, double alpha) {
 }
 
 uword max_output_length(uword src_length, const DecodeOptions& options) {
-  return static_cast<uword>(std::floor(options.max_length_ratio * src_length)) +
-         options.max_length_extra;
+  const double limit = std::floor(options.max_length_ratio * static_cast<double>(src_length)) +
+                       static_cast<double>(options.max_length_extra);
+  // A cast of an infinite or huge double to an integer is undefined; 1e9 steps is unbounded
+  // decoding in practice.
+  if (!(limit >= 0 && limit < 1e9))
+    throw std::invalid_argument("decoding: the output length limit max_length_ratio * " +
+                                std::to_string(src_length) + " + max_length_extra is " +
+                                std::to_string(limit) + ", not a number of steps below 1e9");
+  return static_cast<uword>(limit);
 }
 
 namespace {
