@@ -4,6 +4,7 @@
 
 #include "cli_util.hpp"
 #include "model_dir.hpp"
+#include "output_file.hpp"
 
 namespace po = boost::program_options;
 
@@ -33,6 +34,8 @@ int run_evaluate(const Args& args) {
   if (model_dir.empty()) throw UsageError("--model DIR is required");
   if (source.empty()) throw UsageError("--src FILE is required");
 
+  refuse_same_file(source, output, "--src", "--output");
+  for (const std::string& ref : refs) refuse_same_file(ref, output, "--ref", "--output");
   LoadedModel loaded = load_model_dir(model_dir, which);
   const DecodeOptions options = flags.resolve(loaded.config.decode);
   const EvalData data = read_eval_data(source, refs);
@@ -45,9 +48,9 @@ int run_evaluate(const Args& args) {
   std::vector<std::string> hyps;
   for (const auto& t : translations) hyps.push_back(t.text);
   if (!output.empty()) {
-    std::ofstream out(output);
-    if (!out) throw std::runtime_error(output + ": cannot write");
-    for (const auto& h : hyps) out << h << "\n";
+    OutputFile out(output);
+    for (const auto& h : hyps) out.stream() << h << "\n";
+    out.commit();
   }
   if (!json) std::cout << "model " << loaded.model->describe() << "\n";
   print_metrics(std::cout, score_all(hyps, data.references), json);

@@ -1,5 +1,8 @@
 // s2s translate --model DIR [--beam K] [--input FILE] [--output FILE] [--attention-out FILE]
 //
+// Outputs: --output and --attention-out appear whole, when every line is done (output_file.hpp);
+// standard output streams, and a failed write ends the run with an error.
+//
 // Streams: lines are translated as they arrive. Lines that are already waiting are decoded
 // together (up to --batch-size), so a pipe of a million lines runs batched while an interactive
 // user gets each answer at once.
@@ -11,9 +14,11 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "cli_util.hpp"
 #include "model_dir.hpp"
+#include "output_file.hpp"
 #include "s2s/core/utf8.hpp"
 
 namespace po = boost::program_options;
@@ -163,17 +168,13 @@ int run_translate(const Args& args) {
     fd = ::open(input.c_str(), O_RDONLY);
     if (fd < 0) throw std::runtime_error(input + ": " + std::strerror(errno));
   }
-  std::ofstream output_file;
-  if (!output.empty()) {
-    output_file.open(output);
-    if (!output_file) throw std::runtime_error(output + ": cannot write");
-  }
-  std::ostream& out = output.empty() ? std::cout : output_file;
-  std::ofstream attention_file;
-  if (!attention_out.empty()) {
-    attention_file.open(attention_out);
-    if (!attention_file) throw std::runtime_error(attention_out + ": cannot write");
-  }
+  refuse_same_file(input, output, "--input", "--output");
+  refuse_same_file(input, attention_out, "--input", "--attention-out");
+  refuse_same_file(output, attention_out, "--output", "--attention-out");
+  std::optional<OutputFile> output_file, attention_file;
+  if (!output.empty()) output_file.emplace(output);
+  if (!attention_out.empty()) attention_file.emplace(attention_out);
+  std::ostream& out = output_file ? output_file->stream() : std::cout;
 
   const auto pool = make_decoding_pool(flags.workers);
   LineReader reader(fd);
@@ -205,12 +206,14 @@ int run_translate(const Args& args) {
       } else {
         out << t.text << "\n";
       }
-      if (attention_file.is_open() && !t.nbest.empty())
-        write_attention(attention_file, first + i + 1,
+      if (attention_file && !t.nbest.empty())
+        write_attention(attention_file->stream(), first + i + 1,
                         codec.source_tokenizer->encode(lines[i]),
                         codec.target_vocab.decode(t.nbest.front().tokens), t.nbest.front());
     }
-    out.flush();
+    // A failed write ends the run now, not after the whole input.
+    if (output_file) output_file->check(); else check_stdout();
+    if (attention_file) attention_file->check();
     lines.clear();
   };
   std::string line;
@@ -222,6 +225,8 @@ int run_translate(const Args& args) {
   }
   flush();
   if (fd != STDIN_FILENO) ::close(fd);
+  if (output_file) output_file->commit();
+  if (attention_file) attention_file->commit();
   return 0;
 }
 

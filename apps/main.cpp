@@ -7,6 +7,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "output_file.hpp"
 #include "s2s/core/blas_setup.hpp"
 #include "s2s/core/version.hpp"
 #include "s2s/core/worker_pool.hpp"
@@ -58,7 +59,9 @@ int run_command(const Command& c, const std::string& command, int& argc, char**&
         where += " (rank " + std::to_string(world.rank()) + " of " +
                  std::to_string(world.size()) + ")";
     }
-    return c.run(s2s::app::Args(argv + 2, argv + argc));
+    const int code = c.run(s2s::app::Args(argv + 2, argv + argc));
+    s2s::app::check_stdout();  // a result printed into a full disk is an error, not a success
+    return code;
   } catch (const s2s::app::UsageError& e) {
     std::cerr << "s2s " << where << ": " << e.what() << "\n";
     return 2;

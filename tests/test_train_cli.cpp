@@ -505,3 +505,66 @@ TEST_CASE("Values that would train or decode silently wrong are refused at load"
   CHECK(run_cli({"train", "--config", config, "--check", "--train.seed", "18446744073709551615"})
             .exit_code == 0);
 }
+
+TEST_CASE("Outputs are whole or absent: write errors, same-file outputs and failed runs",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  const std::string input = dir.write("input.txt", "1 2 3\n4 5\n");
+
+  // Write errors (they all exited 0 with the output lost).
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"translate", "--model", model, "--input", input, "--output",
+                                 "/dev/full"},
+        {"translate", "--model", model, "--input", input, "--attention-out", "/dev/full"},
+        {"evaluate", "--model", model, "--src", dir.file("dev.tsv"), "--output", "/dev/full"}}) {
+    CliResult r = run_cli(args);
+    INFO(args.front() << ": " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err_is_one_line());
+    CHECK(r.err.find("/dev/full: write failed") != std::string::npos);
+  }
+  // Standard output into a full device: through a shell, the test's stdout being a file.
+  CliResult piped = run_program("/bin/sh", {"-c", cli_binary() + " translate --model '" + model +
+                                                      "' --input '" + input + "' > /dev/full"});
+  CHECK(piped.exit_code != 0);
+  CHECK(piped.err.find("standard output: write failed") != std::string::npos);
+  CliResult scored = run_program(
+      "/bin/sh", {"-c", cli_binary() + " evaluate --model '" + model + "' --src '" +
+                            dir.file("dev.tsv") + "' > /dev/full"});
+  CHECK(scored.exit_code != 0);
+  CHECK(scored.err.find("standard output: write failed") != std::string::npos);
+
+  // An output that is an input (translate emptied it, exit 0).
+  CliResult same = run_cli({"translate", "--model", model, "--input", input, "--output", input});
+  CHECK(same.exit_code != 0);
+  CHECK(same.err.find("is the same file as --input") != std::string::npos);
+  CHECK(read_whole_file(input) == "1 2 3\n4 5\n");
+  const std::string src_copy = dir.write("src.tsv", read_whole_file(dir.file("dev.tsv")));
+  CliResult same_eval =
+      run_cli({"evaluate", "--model", model, "--src", src_copy, "--output", src_copy});
+  CHECK(same_eval.exit_code != 0);
+  CHECK(same_eval.err.find("is the same file as --src") != std::string::npos);
+
+  // A run that fails at line 3 leaves no shorter output that looks complete, and no temporary.
+  const std::string broken = dir.write("broken.txt", "1 2\n3 4\n5 \xC3\x28\n6 7\n");
+  const std::string out = dir.file("out.txt");
+  CliResult failed = run_cli({"translate", "--model", model, "--input", broken, "--output", out,
+                              "--batch-size", "1"});
+  CHECK(failed.exit_code != 0);
+  CHECK(failed.err.find("broken.txt:3") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(out));
+  std::size_t entries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.file("")))
+    entries += entry.path().filename().string().find(".tmp.") != std::string::npos;
+  CHECK(entries == 0);
+
+  // And a run that succeeds writes the whole output.
+  REQUIRE(run_cli({"translate", "--model", model, "--input", input, "--output", out})
+              .exit_code == 0);
+  const std::string text = read_whole_file(out);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+}
