@@ -127,6 +127,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.normalization", &t.normalization, "loss normalisation: tokens | sentences | none");
   add("train.sampling_ratio", &t.sampling_ratio, "scheduled sampling: probability of feeding the model's own prediction");
   add("train.valid_every", &t.valid_every, "validate every N steps (0: at the end of each epoch)");
+  add("train.checkpoint_every", &t.checkpoint_every, "also write last.ckpt (for --resume) every N steps, dev set or not (0: only at validations and at the end)");
   add("train.early_stopping_metric", &t.early_stopping_metric, "metric for best checkpoint and early stopping: loss | per | wer | acc | bleu | chrf");
   add("train.patience", &t.patience, "stop after this many validations without improvement (0: never)");
   add("train.log_every", &t.log_every, "log a line every N steps");

@@ -568,3 +568,40 @@ TEST_CASE("Outputs are whole or absent: write errors, same-file outputs and fail
   const std::string text = read_whole_file(out);
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
 }
+
+TEST_CASE("Without a dev set, train.checkpoint_every keeps a run resumable bit for bit",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 300);
+  const std::vector<std::string> no_dev = {"--quiet", "--data.dev", "",
+                                           "--train.checkpoint_every", "25"};
+  const std::string straight = dir.file("straight"), killed = dir.file("killed");
+  std::vector<std::string> args = {"train", "--config", config, "--train.output_dir", straight};
+  args.insert(args.end(), no_dev.begin(), no_dev.end());
+  REQUIRE(run_cli(args).exit_code == 0);
+
+  args = {cli_binary(), "train", "--config", config, "--train.output_dir", killed};
+  args.insert(args.end(), no_dev.begin(), no_dev.end());
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!log_reached_step(killed + "/train_log.jsonl", 130) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));  // else it finished first: the test proves nothing
+  REQUIRE_FALSE(log_reached_step(killed + "/train_log.jsonl", 300));
+
+  // Without a dev set nothing was saved before the end ("nothing to resume").
+  CliResult resumed = run_cli({"train", "--resume", killed, "--quiet"});
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  require_same_parameters(straight + "/last.ckpt", killed + "/last.ckpt");
+  CHECK(deterministic_log(straight + "/train_log.jsonl") ==
+        deterministic_log(killed + "/train_log.jsonl"));
+}

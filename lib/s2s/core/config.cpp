@@ -94,6 +94,7 @@ void validate(const RunConfig& c) {
         "train.workers must be between 1 and 256, got " + std::to_string(t.workers));
   check_choice("train.early_stopping_metric", t.early_stopping_metric,
                {"loss", "per", "wer", "acc", "bleu", "chrf"});
+  check(t.checkpoint_every >= 0, "train.checkpoint_every must be >= 0");
   check(std::isfinite(t.clip_norm) && t.clip_norm >= 0,
         "train.clip_norm must be a finite number >= 0 (0: no clipping)");
   check(!t.output_dir.empty(), "train.output_dir must not be empty");

@@ -81,6 +81,8 @@ struct TrainConfig {
   std::string normalization = "tokens"; // tokens | sentences | none
   double sampling_ratio = 0.0;          // scheduled sampling
   int valid_every = 500;                // steps; 0: once per epoch
+  int checkpoint_every = 1000;          // steps between last.ckpt saves besides validations;
+                                        // 0: only at validations and at the end
   std::string early_stopping_metric = "loss";  // loss | per | wer | acc | bleu | chrf
   int patience = 0;                     // validations without improvement; 0: off
   int log_every = 50;

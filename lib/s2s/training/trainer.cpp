@@ -139,6 +139,8 @@ void Trainer::resume(const Checkpoint& c) {
   elapsed_before_ = c.scalar("elapsed");
   interval_loss_ = c.scalar("interval_loss");
   interval_steps_ = static_cast<long>(c.scalar("interval_steps"));
+  // Checkpoints before this field: NaN, as at the start of a run.
+  last_loss_ = c.scalars.count("last_loss") != 0 ? c.scalar("last_loss") : NAN;
   LearningRateSchedule::State s;
   s.decays = static_cast<int>(c.scalar("schedule.decays"));
   s.bad_validations = static_cast<int>(c.scalar("schedule.bad_validations"));
@@ -169,6 +171,7 @@ Checkpoint Trainer::make_checkpoint(
   c.scalars["elapsed"] = elapsed();
   c.scalars["interval_loss"] = interval_loss_;
   c.scalars["interval_steps"] = static_cast<double>(interval_steps_);
+  c.scalars["last_loss"] = last_loss_;
   const auto& s = schedule_.state();
   c.scalars["schedule.decays"] = s.decays;
   c.scalars["schedule.bad_validations"] = s.bad_validations;
@@ -331,12 +334,12 @@ TrainSummary Trainer::run() {
 
   double interval_tokens = 0.0;
   auto interval_start = std::chrono::steady_clock::now();
-  double last_loss = NAN, last_rate = 0.0;
+  double last_rate = 0.0;
   Batch batch;
   while (!done()) {
     if (!stream_.next(batch)) {
       stream_.seek(stream_.epoch() + 1);
-      if (dev_ != nullptr && t.valid_every == 0) run_validation(last_loss, last_rate);
+      if (dev_ != nullptr && t.valid_every == 0) run_validation(last_loss_, last_rate);
       continue;
     }
     ++step_;
@@ -354,21 +357,25 @@ TrainSummary Trainer::run() {
     if (step_ % t.log_every == 0 || done()) {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = std::chrono::duration<double>(now - interval_start).count();
-      last_loss = interval_loss_ / interval_steps_;
+      last_loss_ = interval_loss_ / interval_steps_;
       last_rate = seconds > 0 ? interval_tokens / seconds : 0.0;
-      log_line(last_loss, nullptr, last_rate);
-      show_progress(last_loss, last_rate);
+      log_line(last_loss_, nullptr, last_rate);
+      show_progress(last_loss_, last_rate);
       interval_loss_ = interval_tokens = 0.0;
       interval_steps_ = 0;
       interval_start = now;
     }
     if (dev_ != nullptr && t.valid_every > 0 && step_ % t.valid_every == 0)
-      run_validation(last_loss, last_rate);
+      run_validation(last_loss_, last_rate);
+    // A run without a dev set, or with rare validations, can still be resumed after a kill.
+    if (t.checkpoint_every > 0 && step_ % t.checkpoint_every == 0 &&
+        last_validated_step_ != step_ && !done())
+      save("last.ckpt", true);
   }
   if (context_.out != nullptr && context_.interactive) *context_.out << "\n";
   // The final parameters are always validated, so best.ckpt exists even when training stopped
   // before the first scheduled validation.
-  if (dev_ != nullptr && step_ != last_validated_step_) run_validation(last_loss, last_rate);
+  if (dev_ != nullptr && step_ != last_validated_step_) run_validation(last_loss_, last_rate);
   save("last.ckpt", true);
   if (dev_ == nullptr) save("best.ckpt", false);
 

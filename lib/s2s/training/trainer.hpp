@@ -28,6 +28,7 @@
 // Exact resumption needs the same W (and rank count); a run resumed with more workers starts
 // the new workers' Rngs fresh.
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <memory>
 #include <ostream>
@@ -111,6 +112,7 @@ class Trainer {
   // Train loss since the last log line (checkpointed, so a resumed log matches).
   double interval_loss_ = 0.0;
   long interval_steps_ = 0;
+  double last_loss_ = NAN;  // the mean training loss of the last logged interval
   double elapsed_before_ = 0.0;  // seconds spent in earlier runs of a resumed training
   std::chrono::steady_clock::time_point start_;
   std::ofstream log_;
