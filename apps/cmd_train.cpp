@@ -119,7 +119,11 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
     const std::string path = dir + "/last.ckpt";
     const Checkpoint checkpoint = load_checkpoint(path);
     check_checkpoint_version(checkpoint, path);
-    trainer.resume(checkpoint);
+    try {
+      trainer.resume(checkpoint);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(path + ": " + e.what());
+    }
   }
   started = true;
   const TrainSummary summary = trainer.run();

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -604,4 +606,46 @@ TEST_CASE("Without a dev set, train.checkpoint_every keeps a run resumable bit f
   require_same_parameters(straight + "/last.ckpt", killed + "/last.ckpt");
   CHECK(deterministic_log(straight + "/train_log.jsonl") ==
         deterministic_log(killed + "/train_log.jsonl"));
+}
+
+TEST_CASE("A checkpoint with a valid checksum but impossible fields is refused, not resumed",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 20);
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  const Checkpoint good = load_checkpoint(model + "/last.ckpt");
+  struct Case {
+    std::string what;
+    std::function<void(Checkpoint&)> damage;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      {"step NaN", [](Checkpoint& c) { c.scalars["step"] = NAN; }, "step is nan"},
+      {"step -3", [](Checkpoint& c) { c.scalars["step"] = -3; }, "step is -3"},
+      {"position 1e30", [](Checkpoint& c) { c.scalars["position"] = 1e30; }, "position is"},
+      {"position 1e6", [](Checkpoint& c) { c.scalars["position"] = 1e6; }, "batch position"},
+      {"epoch 2.5", [](Checkpoint& c) { c.scalars["epoch"] = 2.5; }, "epoch is 2.5"},
+      {"garbage RNG", [](Checkpoint& c) { c.texts["rng"] = "not a state"; }, "rng is not a"},
+      {"elapsed inf", [](Checkpoint& c) { c.scalars["elapsed"] = INFINITY; }, "elapsed is not"},
+  };
+  for (const Case& c : cases) {
+    Checkpoint damaged = good;
+    c.damage(damaged);
+    save_checkpoint(model + "/last.ckpt", damaged);  // a valid checksum over the new payload
+    // Under a time limit: a NaN step made the resume run forever.
+    CliResult r = run_program("/usr/bin/timeout",
+                              {"60", cli_binary(), "train", "--resume", model, "--quiet",
+                               "--train.max_steps", "40"});
+    INFO(c.what << " -> " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.exit_code != 124);  // not a timeout
+    CHECK(r.err_is_one_line());
+    CHECK(r.err.find("last.ckpt: ") != std::string::npos);
+    CHECK(r.err.find(c.expected) != std::string::npos);
+  }
+  save_checkpoint(model + "/last.ckpt", good);
+  CHECK(run_cli({"train", "--resume", model, "--quiet", "--train.max_steps", "40"}).exit_code ==
+        0);
 }

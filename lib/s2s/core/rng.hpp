@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace s2s {
@@ -41,9 +42,15 @@ class Rng {
     out << engine_;
     return out.str();
   }
+  // Throws std::invalid_argument, leaving the generator as it was, when `state` is not what
+  // state() writes.
   void set_state(const std::string& state) {
     std::istringstream in(state);
-    in >> engine_;
+    std::mt19937_64 engine;
+    in >> engine;
+    if (in.fail() || !(in >> std::ws).eof())
+      throw std::invalid_argument("not a random-number generator state");
+    engine_ = engine;
   }
 
  private:

@@ -74,6 +74,15 @@ std::uint64_t dropout_seed(std::uint64_t seed, int rank, int worker = 0) {
          static_cast<std::uint64_t>(worker) * kWorkerSeedStride;
 }
 
+// A count kept in a checkpoint's scalars: a whole number in [min, 2^31). Throws naming the field.
+long checked_whole(const Checkpoint& c, const std::string& key, long min) {
+  const double value = c.scalar(key);
+  if (!(value >= static_cast<double>(min) && value < 2147483648.0 && value == std::floor(value)))
+    throw std::runtime_error("damaged checkpoint: " + key + " is " + std::to_string(value) +
+                             ", not a whole number from " + std::to_string(min));
+  return static_cast<long>(value);
+}
+
 // Checkpoint key of the RNG state of rank r's worker w ("rng" for rank 0's worker 0, as in
 // single-process checkpoints).
 std::string rng_key(int rank, int worker = 0) {
@@ -114,36 +123,59 @@ Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
 Trainer::~Trainer() = default;
 
 void Trainer::resume(const Checkpoint& c) {
-  if (static_cast<std::uint64_t>(c.scalar("seed")) != config_.train.seed)
-    throw std::runtime_error("checkpoint was trained with train.seed " +
-                             std::to_string(static_cast<std::uint64_t>(c.scalar("seed"))) +
+  // Every field is checked before it is used: a checksum only proves the bytes are the ones
+  // written, and a cast of NaN or 1e30 to an integer is undefined (a NaN step made resume hang).
+  const double seed = c.scalar("seed");
+  if (seed != static_cast<double>(config_.train.seed))
+    throw std::runtime_error("checkpoint was trained with train.seed " + std::to_string(seed) +
                              ", the config says " + std::to_string(config_.train.seed));
+  const long step = checked_whole(c, "step", 0);
+  const long epoch = checked_whole(c, "epoch", 0);
+  const long position = checked_whole(c, "position", 0);
+  const long validated = checked_whole(c, "last_validated_step", -1);
+  const long bad_validations = checked_whole(c, "bad_validations", 0);
+  const long interval_steps = checked_whole(c, "interval_steps", 0);
+  const long decays = checked_whole(c, "schedule.decays", 0);
+  const long schedule_bad = checked_whole(c, "schedule.bad_validations", 0);
+  for (const char* key : {"best", "elapsed", "interval_loss", "schedule.best"})
+    if (!std::isfinite(c.scalar(key)))
+      throw std::runtime_error(std::string("damaged checkpoint: ") + key + " is not finite");
   load_parameters(c, model_.params());
   load_optimizer(c, *optimizer_);
-  step_ = static_cast<long>(c.scalar("step"));
-  stream_.seek(BatchCursor{config_.train.seed, static_cast<std::uint64_t>(c.scalar("epoch")),
-                           static_cast<std::size_t>(c.scalar("position"))});
+  step_ = step;
+  try {
+    stream_.seek(BatchCursor{config_.train.seed, static_cast<std::uint64_t>(epoch),
+                             static_cast<std::size_t>(position)});
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(std::string("damaged checkpoint or other training data: ") +
+                             e.what());
+  }
   // A rank the checkpoint has no state for (resumed with more ranks) starts a fresh stream.
   const int rank = context_.comm.rank();
   for (int w = 0; w < config_.train.workers; ++w) {
     Rng& rng = w == 0 ? rng_ : workers_->rng(w);
-    if ((rank == 0 && w == 0) || c.texts.count(rng_key(rank, w)) != 0)
-      rng.set_state(c.text(rng_key(rank, w)));
+    if ((rank == 0 && w == 0) || c.texts.count(rng_key(rank, w)) != 0) {
+      try {
+        rng.set_state(c.text(rng_key(rank, w)));
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error("damaged checkpoint: " + rng_key(rank, w) + " is " + e.what());
+      }
+    }
     else
       rng = Rng(dropout_seed(config_.train.seed, rank, w) + static_cast<std::uint64_t>(step_));
   }
   best_ = c.scalar("best");
   has_best_ = c.scalar("has_best") != 0;
-  bad_validations_ = static_cast<int>(c.scalar("bad_validations"));
-  last_validated_step_ = static_cast<long>(c.scalar("last_validated_step"));
+  bad_validations_ = static_cast<int>(bad_validations);
+  last_validated_step_ = validated;
   elapsed_before_ = c.scalar("elapsed");
   interval_loss_ = c.scalar("interval_loss");
-  interval_steps_ = static_cast<long>(c.scalar("interval_steps"));
+  interval_steps_ = interval_steps;
   // Checkpoints before this field: NaN, as at the start of a run.
   last_loss_ = c.scalars.count("last_loss") != 0 ? c.scalar("last_loss") : NAN;
   LearningRateSchedule::State s;
-  s.decays = static_cast<int>(c.scalar("schedule.decays"));
-  s.bad_validations = static_cast<int>(c.scalar("schedule.bad_validations"));
+  s.decays = static_cast<int>(decays);
+  s.bad_validations = static_cast<int>(schedule_bad);
   s.best = c.scalar("schedule.best");
   s.has_best = c.scalar("schedule.has_best") != 0;
   schedule_.set_state(s);
