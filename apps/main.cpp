@@ -3,6 +3,7 @@
 #include <exception>
 #include <cstdlib>
 #include <iostream>
+#include <new>
 #include <optional>
 #include <string>
 
@@ -68,8 +69,16 @@ int run_command(const Command& c, const std::string& command, int& argc, char**&
   } catch (const boost::program_options::error& e) {
     std::cerr << "s2s " << where << ": " << e.what() << "\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "s2s " << where << ": error: out of memory (the model, a batch or the data does "
+                                    "not fit in this machine's memory: try smaller model sizes, "
+                                    "train.batch_size or --batch-size)\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "s2s " << where << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "s2s " << where << ": error: an unexpected failure of an unknown kind\n";
     return 1;
   }
 }

@@ -11,6 +11,7 @@
 #include <boost/serialization/vector.hpp>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -133,6 +134,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error))
+    throw std::runtime_error(path + ": is a directory, not a checkpoint");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open checkpoint: " + std::strerror(errno));
   std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -152,6 +156,15 @@ Checkpoint load_checkpoint(const std::string& path) {
   const std::string payload = file.substr(kHeaderSize);
   if (fnv1a64(payload) != checksum)
     throw std::runtime_error(path + ": corrupt checkpoint (checksum mismatch)");
+  // Boost's archive begins with the length of its signature and the signature; a damaged length
+  // there would have it allocate gigabytes before it notices.
+  static const std::string archive_prefix = [] {
+    std::ostringstream empty;
+    { boost::archive::binary_oarchive archive(empty); }
+    return empty.str().substr(0, 8 + 22);  // uint64 length + "serialization::archive"
+  }();
+  if (payload.compare(0, archive_prefix.size(), archive_prefix) != 0)
+    throw std::runtime_error(path + ": damaged checkpoint (its payload is not a Boost archive)");
   Checkpoint checkpoint;
   try {
     std::istringstream payload_stream(payload);
@@ -159,7 +172,17 @@ Checkpoint load_checkpoint(const std::string& path) {
     archive >> checkpoint;
   } catch (const boost::archive::archive_exception& e) {
     throw std::runtime_error(path + ": unreadable checkpoint: " + e.what());
+  } catch (const std::exception&) {
+    // Sizes read from a payload that passed the checksum but is not what save_checkpoint wrote
+    // (std::length_error, std::bad_alloc from a huge count): no library text for the user.
+    throw std::runtime_error(path + ": damaged checkpoint (its payload does not decode)");
   }
+  for (const auto& [name, tensor] : checkpoint.tensors)
+    if (tensor.data.size() != tensor.rows * tensor.cols)
+      throw std::runtime_error(path + ": damaged checkpoint (tensor " + name + " holds " +
+                               std::to_string(tensor.data.size()) + " values for " +
+                               std::to_string(tensor.rows) + " x " +
+                               std::to_string(tensor.cols) + ")");
   return checkpoint;
 }
 
