@@ -39,6 +39,7 @@ int run_evaluate(const Args& args) {
   LoadedModel loaded = load_model_dir(model_dir, which);
   const DecodeOptions options = flags.resolve(loaded.config.decode);
   const EvalData data = read_eval_data(source, refs);
+  check_source_lengths(data, loaded.codec, loaded.model->max_length());
   std::vector<std::vector<Index>> sources;
   for (const auto& s : data.sources) sources.push_back(loaded.codec.encode_source(s));
   const auto pool = make_decoding_pool(flags.workers);

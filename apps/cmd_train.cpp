@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "cli_util.hpp"
@@ -28,11 +29,7 @@ namespace {
 // test line), then DIR/test_metrics.json, atomically: experiments/run_experiment.py takes the
 // metrics file for "this run is finished".
 void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Codec& codec,
-                   const std::string& dir) {
-  const EvalData test = read_eval_data(
-      config.data.test, config.data.test_tgt.empty()
-                            ? std::vector<std::string>{}
-                            : std::vector<std::string>{config.data.test_tgt});
+                   const std::string& dir, const EvalData& test) {
   load_parameters(load_checkpoint(dir + "/best.ckpt"), model.params());
   std::vector<std::vector<Index>> sources;
   for (const auto& s : test.sources) sources.push_back(codec.encode_source(s));
@@ -89,10 +86,20 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
 
   // Rank 0 builds the vocabularies (and SentencePiece models) and writes them; then the others
   // load them, so every rank maps text to the same ids.
+  // Every data file is read and checked now, with file and line in every message, not when
+  // training or the test set reaches it.
+  const std::size_t max_length = model_max_length(config.model);
   TrainingData data;
-  if (comm.is_root()) data = prepare_training_data(config.data, dir, resume);
+  if (comm.is_root()) data = prepare_training_data(config.data, dir, resume, max_length);
   comm.barrier();
-  if (!comm.is_root()) data = prepare_training_data(config.data, dir, true);
+  if (!comm.is_root()) data = prepare_training_data(config.data, dir, true, max_length);
+  std::optional<EvalData> test;
+  if (!config.data.test.empty() && comm.is_root()) {
+    test = read_eval_data(config.data.test, config.data.test_tgt.empty()
+                                                ? std::vector<std::string>{}
+                                                : std::vector<std::string>{config.data.test_tgt});
+    check_source_lengths(*test, data.codec, max_length);
+  }
   auto model = make_model<float>(config.model, data.codec.source_vocab.size(),
                                  data.codec.target_vocab.size());
   Rng init_rng(config.train.seed);
@@ -139,7 +146,7 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
                   summary.best_metric);
     std::fflush(stdout);
   }
-  if (!config.data.test.empty() && comm.is_root()) evaluate_test(config, *model, data.codec, dir);
+  if (test) evaluate_test(config, *model, data.codec, dir, *test);
   return 0;
 }
 

@@ -176,6 +176,7 @@ int run_translate(const Args& args) {
   if (!attention_out.empty()) attention_file.emplace(attention_out);
   std::ostream& out = output_file ? output_file->stream() : std::cout;
 
+  const std::size_t max_length = loaded.model->max_length();
   const auto pool = make_decoding_pool(flags.workers);
   LineReader reader(fd);
   std::vector<std::string> lines;
@@ -183,9 +184,15 @@ int run_translate(const Args& args) {
   auto flush = [&] {
     std::vector<std::vector<Index>> sources;
     std::vector<std::size_t> non_empty;
+    const std::size_t first_line = line_number - lines.size() + 1;
     for (std::size_t i = 0; i < lines.size(); ++i) {
       std::vector<Index> ids = codec.encode_source(lines[i]);
       if (ids.empty()) continue;  // an empty line translates to an empty line
+      if (max_length > 0 && ids.size() > max_length)
+        throw std::runtime_error(input_name + ":" + std::to_string(first_line + i) + ": " +
+                                 std::to_string(ids.size()) +
+                                 " tokens, more than the model takes (" +
+                                 std::to_string(max_length) + ")");
       sources.push_back(std::move(ids));
       non_empty.push_back(i);
     }

@@ -656,3 +656,60 @@ TEST_CASE("A checkpoint with a valid checksum but impossible fields is refused, 
   CHECK(run_cli({"train", "--resume", model, "--quiet", "--train.max_steps", "40"}).exit_code ==
         0);
 }
+
+TEST_CASE("Data problems are found at load, with file and line, before the first step",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  std::string long_line;
+  for (int i = 0; i < 1100; ++i) long_line += (i ? " " : "") + std::to_string(i % 10);
+  std::string reversed(long_line.rbegin(), long_line.rend());
+  const std::string train = read_whole_file(dir.file("train.tsv"));
+  struct Case {
+    std::vector<std::string> args;
+    std::string expected;
+  };
+  const std::vector<Case> cases = {
+      // A dev line without a reference failed at the first validation, naming nothing.
+      {{"--data.dev", dir.write("dev_empty.tsv", "1 2\t2 1\n3 4\t \n")},
+       "dev_empty.tsv:2: empty reference"},
+      {{"--data.dev", dir.write("dev_src.txt", "1 2\n3 4\n5 6\n"), "--data.dev_tgt",
+        dir.write("dev_ref.txt", "2 1\n\n6 5\n")},
+       "dev_ref.txt: reference line 2 is empty in every reference set"},
+      // The test set was read only after training.
+      {{"--data.test", dir.write("test_bad.tsv", "1 2\t2 1\n3 4\n")}, "test_bad.tsv:2: no tab"},
+      // Longer than the Transformer's position table: died at that batch, and at every resume.
+      {{"--model.type", "transformer", "--model.d_model", "16", "--model.heads", "2",
+        "--model.ff_size", "32", "--model.transformer_layers", "1", "--data.train",
+        dir.write("long.tsv", train.substr(0, train.find('\n') + 1) + long_line + "\t" +
+                                  reversed + "\n" + train)},
+       "long.tsv:2: 1100 tokens, more than the model takes (1023)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"train", "--config", config, "--quiet",
+                                     "--train.output_dir", dir.file("m")};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    CliResult r = run_cli(args);
+    INFO(c.expected << " <- " << r.err);
+    CHECK(r.exit_code != 0);
+    CHECK(r.err_is_one_line());
+    CHECK(r.err.find(c.expected) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir.file("m")));  // refused before anything was written
+  }
+
+  // translate and evaluate name the line that is too long (the whole batch failed, unnamed).
+  const std::string model = dir.file("transformer");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model,
+                   "--model.type", "transformer", "--model.d_model", "16", "--model.heads", "2",
+                   "--model.ff_size", "32", "--model.transformer_layers", "1"})
+              .exit_code == 0);
+  const std::string input = dir.write("input.txt", "1 2 3\n" + long_line + "\n4 5\n");
+  CliResult t = run_cli({"translate", "--model", model, "--input", input});
+  CHECK(t.exit_code != 0);
+  CHECK(t.err.find("input.txt:2: 1100 tokens, more than the model takes (1023)") !=
+        std::string::npos);
+  const std::string tsv = dir.write("eval.tsv", "1 2\t2 1\n" + long_line + "\t" + reversed + "\n");
+  CliResult e = run_cli({"evaluate", "--model", model, "--src", tsv});
+  CHECK(e.exit_code != 0);
+  CHECK(e.err.find("eval.tsv:2: the source has 1100 tokens") != std::string::npos);
+}

@@ -1,5 +1,6 @@
 #include "s2s/data/task_data.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 
@@ -52,6 +53,11 @@ std::unique_ptr<Tokenizer> make_side_tokenizer(const std::string& kind, const st
   return make_tokenizer(tc);
 }
 
+// A reference that tokenizes to something: at least one character other than white space.
+bool has_text(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n\f\v") != std::string::npos;
+}
+
 }  // namespace
 
 std::vector<Index> Codec::encode_source(const std::string& line) const {
@@ -67,7 +73,7 @@ std::string Codec::decode_target(const std::vector<Index>& ids) const {
 }
 
 TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
-                                   bool reuse_codec) {
+                                   bool reuse_codec, std::size_t max_length) {
   if (config.train.empty()) throw std::runtime_error("data.train is not set");
   const ParallelText text = config.train_tgt.empty()
                                 ? read_parallel_tsv(config.train)
@@ -86,6 +92,17 @@ TrainingData prepare_training_data(const DataConfig& config, const std::string& 
   LengthFilter filter;
   filter.max_source = static_cast<std::size_t>(config.max_src_len);
   filter.max_target = static_cast<std::size_t>(config.max_tgt_len);
+  for (std::size_t i = 0; max_length > 0 && i < tokens.size(); ++i) {
+    const std::size_t s = tokens.source[i].size(), t = tokens.target[i].size();
+    const bool kept = (filter.max_source == 0 || s <= filter.max_source) &&
+                      (filter.max_target == 0 || t <= filter.max_target);
+    if (kept && std::max(s, t) > max_length)
+      throw std::runtime_error(
+          (config.train_tgt.empty() || s > max_length ? config.train : config.train_tgt) + ":" +
+          std::to_string(i + 1) + ": " + std::to_string(std::max(s, t)) +
+          " tokens, more than the model takes (" + std::to_string(max_length) +
+          "); drop such pairs with data.max_src_len / data.max_tgt_len");
+  }
   data.train_filter = filter_by_length(tokens, filter);
   if (tokens.size() == 0)
     throw std::runtime_error(config.train + ": no training pair is left after the length filter");
@@ -103,7 +120,7 @@ TrainingData prepare_training_data(const DataConfig& config, const std::string& 
     const EvalData dev = read_eval_data(
         config.dev, config.dev_tgt.empty() ? std::vector<std::string>{}
                                            : std::vector<std::string>{config.dev_tgt});
-    data.dev = make_dev_set(dev, codec);
+    data.dev = make_dev_set(dev, codec, max_length);
   }
   return data;
 }
@@ -122,6 +139,7 @@ Codec load_codec(const DataConfig& config, const std::string& model_dir) {
 EvalData read_eval_data(const std::string& source_or_tsv,
                         const std::vector<std::string>& reference_files) {
   EvalData data;
+  data.source_path = source_or_tsv;
   const std::vector<std::string> lines = read_text_lines(source_or_tsv);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     std::vector<std::string> fields = split_tabs(lines[i]);
@@ -129,7 +147,15 @@ EvalData read_eval_data(const std::string& source_or_tsv,
       throw std::runtime_error(source_or_tsv + ":" + std::to_string(i + 1) +
                                ": no tab between source and reference");
     data.sources.push_back(fields[0]);
-    if (reference_files.empty()) data.references.emplace_back(fields.begin() + 1, fields.end());
+    if (reference_files.empty()) {
+      std::vector<std::string> alternatives;
+      for (std::size_t k = 1; k < fields.size(); ++k)
+        if (has_text(fields[k])) alternatives.push_back(fields[k]);
+      if (alternatives.empty())
+        throw std::runtime_error(source_or_tsv + ":" + std::to_string(i + 1) +
+                                 ": empty reference");
+      data.references.push_back(std::move(alternatives));
+    }
   }
   if (reference_files.empty()) return data;
   std::vector<std::vector<std::string>> sets;
@@ -145,22 +171,45 @@ EvalData read_eval_data(const std::string& source_or_tsv,
   } catch (const std::invalid_argument& e) {
     throw std::runtime_error(reference_files.front() + ": " + e.what());
   }
+  for (std::size_t i = 0; i < data.references.size(); ++i) {
+    auto& alternatives = data.references[i];
+    alternatives.erase(std::remove_if(alternatives.begin(), alternatives.end(),
+                                      [](const std::string& r) { return !has_text(r); }),
+                       alternatives.end());
+    if (alternatives.empty())
+      throw std::runtime_error(reference_files.front() + ":" + std::to_string(i + 1) +
+                               ": empty reference (in every reference file)");
+  }
   return data;
 }
 
-DevSet make_dev_set(const EvalData& data, const Codec& codec) {
+DevSet make_dev_set(const EvalData& data, const Codec& codec, std::size_t max_length) {
   DevSet dev;
   dev.references = data.references;
   for (std::size_t i = 0; i < data.sources.size(); ++i) {
+    const std::string where = data.source_path + ":" + std::to_string(i + 1) + ": ";
     SequencePair pair;
     pair.source = codec.encode_source(data.sources[i]);
     pair.target = codec.encode_target(data.references[i].front());
-    if (pair.source.empty()) continue;  // nothing to translate; keeps refs aligned below
+    if (pair.source.empty()) throw std::runtime_error(where + "empty source");
+    if (max_length > 0 && std::max(pair.source.size(), pair.target.size()) > max_length)
+      throw std::runtime_error(where + std::to_string(std::max(pair.source.size(),
+                                                               pair.target.size())) +
+                               " tokens, more than the model takes (" +
+                               std::to_string(max_length) + ")");
     dev.pairs.push_back(std::move(pair));
   }
-  if (dev.pairs.size() != data.sources.size())
-    throw std::runtime_error("the dev set has empty sources");
   return dev;
+}
+
+void check_source_lengths(const EvalData& data, const Codec& codec, std::size_t max_length) {
+  for (std::size_t i = 0; max_length > 0 && i < data.sources.size(); ++i) {
+    const std::size_t n = codec.encode_source(data.sources[i]).size();
+    if (n > max_length)
+      throw std::runtime_error(data.source_path + ":" + std::to_string(i + 1) + ": the source has " +
+                               std::to_string(n) + " tokens, more than the model takes (" +
+                               std::to_string(max_length) + ")");
+  }
 }
 
 }  // namespace s2s

@@ -35,9 +35,11 @@ struct TrainingData {
 
 // Reads the training data, trains or copies SentencePiece models, builds the vocabularies from
 // the training data, writes them into model_dir, and maps train and dev to ids. With
-// reuse_codec (a resumed run) the codec already in model_dir is loaded instead.
+// reuse_codec (a resumed run) the codec already in model_dir is loaded instead. With
+// max_length > 0 (the model's, model_max_length()), a training pair that the length filter
+// keeps, or a dev pair, with a longer side is refused with its file and line.
 TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
-                                   bool reuse_codec = false);
+                                   bool reuse_codec = false, std::size_t max_length = 0);
 
 // Loads the codec that prepare_training_data wrote into model_dir.
 Codec load_codec(const DataConfig& config, const std::string& model_dir);
@@ -47,14 +49,22 @@ Codec load_codec(const DataConfig& config, const std::string& model_dir);
 //   * a source file and reference files: every reference file is a reference set (line i is a
 //     reference of source i); a line may also hold TAB-separated alternatives (G2P .ref files).
 //     The source file may be a TSV: its first column is the source (sources never hold tabs).
+// Every segment has at least one reference with a non-space character: a file:line error
+// otherwise, at load (the metrics would fail on it only when they run).
 struct EvalData {
   std::vector<std::string> sources;
   SegmentRefs references;
+  std::string source_path;  // for messages: "PATH:LINE: ..."
 };
 EvalData read_eval_data(const std::string& source_or_tsv,
                         const std::vector<std::string>& reference_files);
 
-// Dev set for the trainer: ids of the sources and first references, and all references.
-DevSet make_dev_set(const EvalData& data, const Codec& codec);
+// Dev set for the trainer: ids of the sources and first references, and all references. With
+// max_length > 0, a source or first reference longer than that is refused with its line.
+DevSet make_dev_set(const EvalData& data, const Codec& codec, std::size_t max_length = 0);
+
+// Throws "PATH:LINE: the source has N tokens, more than the model takes (M)" for the first
+// source longer than max_length (0: no limit).
+void check_source_lengths(const EvalData& data, const Codec& codec, std::size_t max_length);
 
 }  // namespace s2s

@@ -63,6 +63,23 @@ struct AttentionTrace {
 
 }  // namespace
 
+namespace {
+
+// max_output_length, and no longer than the model can take.
+template <typename Real>
+uword model_output_limit(const Seq2SeqModel<Real>& model, uword src_length,
+                         const DecodeOptions& options) {
+  const uword limit = max_output_length(src_length, options);
+  const uword longest = model.max_length();
+  if (longest > 0 && src_length > longest)
+    throw std::invalid_argument("a source of " + std::to_string(src_length) +
+                                " tokens is longer than the model takes (" +
+                                std::to_string(longest) + ")");
+  return longest > 0 ? std::min(limit, longest) : limit;
+}
+
+}  // namespace
+
 template <typename Real>
 std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
                                                    const std::vector<Index>& src,
@@ -74,7 +91,7 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
   std::vector<uword> limit(batch);
   uword longest = 0;
   for (uword b = 0; b < batch; ++b) {
-    limit[b] = max_output_length(src_lengths[b], options);
+    limit[b] = model_output_limit(model, src_lengths[b], options);
     longest = std::max(longest, limit[b]);
   }
   // Row i of the state decodes source active[i]. Finished sources leave the state (reorder)
@@ -235,7 +252,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   std::vector<uword> limit(batch);
   uword longest = 0;
   for (uword b = 0; b < batch; ++b) {
-    limit[b] = max_output_length(src_lengths[b], options);
+    limit[b] = model_output_limit(model, src_lengths[b], options);
     longest = std::max(longest, limit[b]);
   }
 

@@ -13,6 +13,13 @@ ModelType parse_model_type(const std::string& name) {
       {{"rnn", ModelType::kRnn}, {"transformer", ModelType::kTransformer}});
 }
 
+uword model_max_length(const ModelConfig& config) {
+  if (parse_model_type(config.type) != ModelType::kTransformer) return 0;
+  const PositionKind positions = parse_position_kind(config.positions);
+  const bool absolute = positions == PositionKind::kSinusoidal || positions == PositionKind::kLearned;
+  return absolute ? TransformerSeq2Seq<float>::kMaxPositions - 1 : 0;
+}
+
 template <typename Real>
 std::unique_ptr<Seq2SeqModel<Real>> make_model(const ModelConfig& config, uword source_vocab_size,
                                                uword target_vocab_size) {

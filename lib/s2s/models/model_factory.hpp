@@ -12,6 +12,10 @@ namespace s2s {
 enum class ModelType { kRnn, kTransformer };
 ModelType parse_model_type(const std::string& name);
 
+// What make_model(config, ...)->max_length() will be, known before the vocabularies are: the
+// data can be checked against it at load.
+uword model_max_length(const ModelConfig& config);
+
 // Throws std::invalid_argument: "Unknown model type: X. Valid options: rnn, transformer", and
 // the models' own errors for inconsistent settings.
 template <typename Real>

@@ -69,6 +69,9 @@ class Seq2SeqModel {
   virtual const ParameterStore<Real>& params() const = 0;
   virtual uword source_vocab_size() const = 0;
   virtual uword target_vocab_size() const = 0;
+  // The longest source or target, in tokens without <s> and </s>, that the model can take (a
+  // table of absolute positions); 0: no limit. Decoding stops its outputs there.
+  virtual uword max_length() const { return 0; }
 
   // Initialises every parameter from rng (PyTorch's default schemes).
   virtual void init(Rng& rng) = 0;

@@ -75,6 +75,7 @@ class TransformerSeq2Seq final : public Seq2SeqModel<Real> {
   uword source_vocab_size() const override { return src_vocab_; }
   uword target_vocab_size() const override { return tgt_vocab_; }
   void init(Rng& rng) override;
+  uword max_length() const override { return src_positions_ ? kMaxPositions - 1 : 0; }
 
   LossStats forward_backward(const Batch& batch, const LossOptions& options, bool training,
                              bool compute_gradients, Rng& rng) override;
