@@ -78,7 +78,35 @@ TEST_CASE("Vocab saves and loads as one token per line", "[data][vocab]") {
   CHECK_THROWS_WITH(Vocab::load(short_file), Catch::Contains("needs at least the 4 special"));
 }
 
+TEST_CASE("Vocab files with tokens no tokenizer writes are refused with their line",
+          "[data][vocab]") {
+  TempDir dir;
+  const std::string head = "<pad>\n<unk>\n<s>\n</s>\na\n";
+  struct Case {
+    std::string tail, expected;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"b c\n", ":6: token holds white space or a control character (byte 32)"},
+           {"b\r\n", ":6: token holds white space or a control character (byte 13)"},
+           {std::string("b\0c\n", 4), ":6: token holds white space or a control character (byte 0)"},
+           {"\xC3\x28\n", ":6: invalid UTF-8"}}) {
+    const std::string path = dir.write("vocab.txt", head + c.tail);
+    const std::string message = error_message([&] { Vocab::load(path); });
+    INFO(message);
+    CHECK(message.rfind(path + c.expected, 0) == 0);
+  }
+}
+
 // ---------------------------------------------------------------------------------- readers
+
+TEST_CASE("A UTF-8 byte-order mark at the start of a data file is not text", "[data][reader]") {
+  TempDir dir;
+  const std::string tsv = dir.write("bom.tsv", "\xEF\xBB\xBF" "5 6\t6 5\n7\t7\n");
+  const ParallelText text = read_parallel_tsv(tsv);
+  CHECK(text.source == std::vector<std::string>{"5 6", "7"});  // was "\ufeff5 6"
+  const std::string src = dir.write("src.txt", "\xEF\xBB\xBF" "a\n");
+  CHECK(read_parallel_files(src, dir.write("tgt.txt", "b\n")).source.front() == "a");
+}
 
 TEST_CASE("Parallel readers read two files or one TSV, stripping line ends", "[data][reader]") {
   TempDir dir;

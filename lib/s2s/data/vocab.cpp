@@ -4,6 +4,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "s2s/core/utf8.hpp"
+
 namespace s2s {
 
 void count_tokens(const std::vector<std::string>& tokens, TokenCounts& counts) {
@@ -52,6 +54,14 @@ Vocab Vocab::load(const std::string& path) {
       throw std::runtime_error(where + ": expected special token " +
                                special_tokens()[line_number - 1] + ", found '" + line + "'");
     if (line.empty()) throw std::runtime_error(where + ": empty token");
+    // Tokens come from the tokenizers: valid UTF-8 without white space or control characters
+    // (a space is the token "▁"). Anything else is a damaged or hand-edited file, and would be
+    // written out by translate as it is.
+    check_utf8(line, where);
+    for (unsigned char c : line)
+      if (c < 0x20 || c == 0x7f || c == ' ')
+        throw std::runtime_error(where + ": token holds white space or a control character (byte " +
+                                 std::to_string(int(c)) + ")");
     if (vocab.contains(line)) throw std::runtime_error(where + ": duplicate token '" + line + "'");
     vocab.add(line);
   }
