@@ -2,8 +2,10 @@
 // sacreBLEU repository (github.com/mjpost/sacrebleu); each group names its source file. The G2P,
 // WER and tokenizer cases are worked by hand in the comments.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <random>
 #include <sstream>
 
 #include "s2s/metrics/bleu.hpp"
@@ -442,4 +444,56 @@ TEST_CASE("reference readers", "[metrics]") {
   CHECK(refs[0] == std::vector<std::string>{"a", "b"});
   CHECK(refs[1] == std::vector<std::string>{"c"});
   CHECK(count_references(refs) == -1);
+}
+
+namespace {
+
+// The textbook O(n·m) dynamic programme, as the reference for the fast levenshtein().
+std::size_t full_levenshtein(const std::vector<int>& a, const std::vector<int>& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+TEST_CASE("levenshtein equals the full dynamic programme on random and near-identical pairs",
+          "[metrics]") {
+  std::mt19937 rng(5);
+  std::vector<std::size_t> row;
+  for (int trial = 0; trial < 3000; ++trial) {
+    // Short pairs over small alphabets (many ties and repeats), and edited copies of a line.
+    const int alphabet = 2 + trial % 5;
+    std::vector<int> a(rng() % 30), b;
+    for (int& x : a) x = static_cast<int>(rng() % alphabet);
+    if (trial % 2 == 0) {
+      b.resize(rng() % 30);
+      for (int& x : b) x = static_cast<int>(rng() % alphabet);
+    } else {
+      b = a;
+      for (int edit = static_cast<int>(rng() % 6); edit > 0; --edit) {
+        const std::size_t at = b.empty() ? 0 : rng() % (b.size() + 1);
+        switch (rng() % 3) {
+          case 0: b.insert(b.begin() + static_cast<long>(at), static_cast<int>(rng() % alphabet)); break;
+          case 1: if (at < b.size()) b.erase(b.begin() + static_cast<long>(at)); break;
+          default: if (at < b.size()) b[at] = static_cast<int>(rng() % alphabet);
+        }
+      }
+    }
+    INFO("trial " << trial);
+    REQUIRE(levenshtein(a.data(), a.size(), b.data(), b.size(), row) == full_levenshtein(a, b));
+  }
+  // A long line with a few edits (the case that was quadratic): exact.
+  std::vector<int> longer(200000);
+  for (std::size_t i = 0; i < longer.size(); ++i) longer[i] = static_cast<int>(i % 97);
+  std::vector<int> edited = longer;
+  edited[1000] = -1;
+  edited.erase(edited.begin() + 150000);
+  edited.insert(edited.begin() + 5, 7);
+  CHECK(levenshtein(longer.data(), longer.size(), edited.data(), edited.size(), row) == 3);
 }

@@ -17,6 +17,7 @@
 // A rate whose denominator is 0 is 0 when there are no errors and +inf otherwise.
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,24 +26,63 @@
 
 namespace s2s {
 
-// Levenshtein distance between a[0..n) and b[0..m) with one row of m + 1 cells (`row` is
-// resized to that and reused; no other allocation).
+namespace edit_detail {
+
+// The distance of a[0..n) and b[0..m) over the paths with |i − j| ≤ k (the cells outside the
+// band are ∞), with |n − m| ≤ k. Equals the distance whenever that is ≤ k: a path of cost d
+// never leaves the band |i − j| ≤ d. O(n·k) time, one row of m + 1 cells.
 template <typename Token>
-std::size_t levenshtein(const Token* a, std::size_t n, const Token* b, std::size_t m,
-                        std::vector<std::size_t>& row) {
-  row.resize(m + 1);
-  for (std::size_t j = 0; j <= m; ++j) row[j] = j;
+std::size_t levenshtein_band(const Token* a, std::size_t n, const Token* b, std::size_t m,
+                             std::size_t k, std::vector<std::size_t>& row) {
+  constexpr std::size_t kInf = std::numeric_limits<std::size_t>::max() / 2;
+  row.assign(m + 1, kInf);
+  for (std::size_t j = 0; j <= std::min(m, k); ++j) row[j] = j;
   for (std::size_t i = 1; i <= n; ++i) {
-    std::size_t diagonal = row[0];  // d(i-1, j-1)
-    row[0] = i;
-    for (std::size_t j = 1; j <= m; ++j) {
-      const std::size_t above = row[j];  // d(i-1, j)
+    const std::size_t lo = i > k ? i - k : 0, hi = std::min(m, i + k);  // row i's band
+    std::size_t diagonal, start;  // diagonal: d(i-1, j-1)
+    if (lo == 0) {
+      diagonal = row[0];
+      row[0] = i;
+      start = 1;
+    } else {
+      diagonal = row[lo - 1];
+      row[lo - 1] = kInf;  // d(i, lo-1) is outside the band
+      start = lo;
+    }
+    for (std::size_t j = start; j <= hi; ++j) {
+      const std::size_t above = row[j];  // d(i-1, j); ∞ where j is beyond row i-1's band
       const std::size_t substitute = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
       row[j] = std::min(std::min(above, row[j - 1]) + 1, substitute);
       diagonal = above;
     }
   }
   return row[m];
+}
+
+}  // namespace edit_detail
+
+// Levenshtein distance between a[0..n) and b[0..m) (`row` is reused scratch; no other
+// allocation). Exact, in O(p + (n + m)·d) for d edits after a common prefix and suffix of total
+// length p: those are stripped (they never change the distance), then a diagonal band of width
+// k = |n − m|, 2k, 4k, ... is tried until the distance fits in it. Near-identical long lines cost
+// linear time instead of n·m (a 524k-token line took over a minute).
+template <typename Token>
+std::size_t levenshtein(const Token* a, std::size_t n, const Token* b, std::size_t m,
+                        std::vector<std::size_t>& row) {
+  std::size_t prefix = 0;
+  while (prefix < n && prefix < m && a[prefix] == b[prefix]) ++prefix;
+  std::size_t suffix = 0;
+  while (suffix < n - prefix && suffix < m - prefix && a[n - 1 - suffix] == b[m - 1 - suffix])
+    ++suffix;
+  a += prefix;
+  b += prefix;
+  n -= prefix + suffix;
+  m -= prefix + suffix;
+  if (n == 0 || m == 0) return n + m;
+  for (std::size_t k = std::max<std::size_t>(n > m ? n - m : m - n, 1);; k *= 2) {
+    const std::size_t d = edit_detail::levenshtein_band(a, n, b, m, std::min(k, std::max(n, m)), row);
+    if (d <= k || k >= std::max(n, m)) return d;
+  }
 }
 
 template <typename Token>
