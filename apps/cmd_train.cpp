@@ -120,12 +120,14 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
   context.out = quiet ? nullptr : &std::cout;
   context.interactive = ::isatty(STDOUT_FILENO) != 0;
   context.comm = comm;
+  if (comm.is_root()) add_vocabulary_digests(dir, context.checkpoint_texts);
   Trainer trainer(config, *model, data.train, config.data.dev.empty() ? nullptr : &data.dev,
                   context);
   if (resume) {
     const std::string path = dir + "/last.ckpt";
     const Checkpoint checkpoint = load_checkpoint(path);
     check_checkpoint_version(checkpoint, path);
+    check_vocabulary_digests(checkpoint, dir, path);
     try {
       trainer.resume(checkpoint);
     } catch (const std::exception& e) {

@@ -69,6 +69,24 @@ void check_checkpoint_version(const Checkpoint& checkpoint, const std::string& p
                              " (checkpoints are compatible within a major.minor version)");
 }
 
+void add_vocabulary_digests(const std::string& dir, std::map<std::string, std::string>& texts) {
+  for (const char* side : {"src", "tgt"})
+    texts[std::string(side) + ".vocab.digest"] =
+        content_digest(read_text_file(dir + "/" + side + ".vocab"));
+}
+
+void check_vocabulary_digests(const Checkpoint& checkpoint, const std::string& dir,
+                              const std::string& checkpoint_path) {
+  for (const char* side : {"src", "tgt"}) {
+    const auto recorded = checkpoint.texts.find(std::string(side) + ".vocab.digest");
+    if (recorded == checkpoint.texts.end()) continue;
+    const std::string path = dir + "/" + side + ".vocab";
+    if (content_digest(read_text_file(path)) != recorded->second)
+      throw std::runtime_error(path + ": does not match the vocabulary " + checkpoint_path +
+                               " was trained with (the file was damaged or replaced)");
+  }
+}
+
 LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": no such model directory");
@@ -87,6 +105,7 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
   loaded.codec = load_codec(loaded.config.data, dir);
   const Checkpoint checkpoint = load_checkpoint(loaded.checkpoint_path);
   check_checkpoint_version(checkpoint, loaded.checkpoint_path);
+  check_vocabulary_digests(checkpoint, dir, loaded.checkpoint_path);
   loaded.model = make_model<float>(loaded.config.model, loaded.codec.source_vocab.size(),
                                    loaded.codec.target_vocab.size());
   try {

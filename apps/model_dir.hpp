@@ -7,6 +7,7 @@
 //   test_hyps.txt, test_metrics.json   the test set's outputs and scores (data.test)
 // Every file is written atomically through NAME.tmp.PID (write_file_atomically); a write that
 // was killed leaves that temporary behind until the next run in the directory removes it.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,13 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which = "b
 void check_checkpoint_version(const Checkpoint& checkpoint, const std::string& path);
 
 std::string read_text_file(const std::string& path);
+
+// Records the digests of DIR/src.vocab and DIR/tgt.vocab in texts (what train puts into its
+// checkpoints), and checks them against a checkpoint's: "DIR/tgt.vocab: does not match ...".
+// A checkpoint without digests (older) is not checked.
+void add_vocabulary_digests(const std::string& dir, std::map<std::string, std::string>& texts);
+void check_vocabulary_digests(const Checkpoint& checkpoint, const std::string& dir,
+                              const std::string& checkpoint_path);
 
 // The names of the files above: what `train` writes into a model directory.
 const std::vector<std::string>& run_file_names();

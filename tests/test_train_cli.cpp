@@ -713,3 +713,26 @@ TEST_CASE("Data problems are found at load, with file and line, before the first
   CHECK(e.exit_code != 0);
   CHECK(e.err.find("eval.tsv:2: the source has 1100 tokens") != std::string::npos);
 }
+
+TEST_CASE("A vocabulary file that is not the one a checkpoint was trained with is refused",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 10);
+  const std::string model = dir.file("model");
+  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
+              .exit_code == 0);
+  // Two tokens swapped: still a valid vocabulary, silently the wrong one (it was used as it was).
+  std::string vocab = read_whole_file(model + "/tgt.vocab");
+  const std::size_t a = vocab.find("\n", vocab.find("</s>")) + 1, b = vocab.find("\n", a) + 1;
+  const std::size_t c = vocab.find("\n", b);
+  vocab = vocab.substr(0, a) + vocab.substr(b, c + 1 - b) + vocab.substr(a, b - a) +
+          vocab.substr(c + 1);
+  std::ofstream(model + "/tgt.vocab", std::ios::binary | std::ios::trunc) << vocab;
+  CliResult t = run_cli({"translate", "--model", model}, "1 2\n");
+  CHECK(t.exit_code != 0);
+  CHECK(t.err_is_one_line());
+  CHECK(t.err.find("tgt.vocab: does not match the vocabulary") != std::string::npos);
+  CliResult r = run_cli({"train", "--resume", model, "--quiet", "--train.max_steps", "20"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("tgt.vocab: does not match the vocabulary") != std::string::npos);
+}

@@ -10,6 +10,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -84,6 +85,12 @@ double Checkpoint::scalar(const std::string& key) const {
   auto it = scalars.find(key);
   if (it == scalars.end()) throw std::runtime_error("checkpoint has no value '" + key + "'");
   return it->second;
+}
+
+std::string content_digest(const std::string& bytes) {
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(bytes)));
+  return hex;
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {

@@ -42,6 +42,10 @@ struct Checkpoint {
   double scalar(const std::string& key) const;
 };
 
+// A digest of some bytes (FNV-1a 64, as 16 hex digits): what a checkpoint records of the files
+// that belong with it (the vocabularies), to tell when one was damaged or replaced.
+std::string content_digest(const std::string& bytes);
+
 // Throws std::runtime_error naming the path on any I/O failure.
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);
 // Throws std::runtime_error "PATH: ..." for a missing file, a file that is not a checkpoint, a

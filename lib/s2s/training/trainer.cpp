@@ -190,6 +190,7 @@ Checkpoint Trainer::make_checkpoint(
   save_parameters(model_.params(), c);
   c.scalars["step"] = static_cast<double>(step_);
   c.scalars["seed"] = static_cast<double>(config_.train.seed);
+  for (const auto& [key, text] : context_.checkpoint_texts) c.texts[key] = text;
   if (!full) return c;
   save_optimizer(*optimizer_, c);
   const BatchCursor cursor = stream_.cursor();

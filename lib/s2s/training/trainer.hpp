@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -54,6 +55,8 @@ struct TrainerContext {
   std::ostream* out = nullptr;  // progress and messages; nullptr: silent
   bool interactive = false;     // a terminal: one self-updating progress line
   Communicator comm;            // the ranks of a multi-process run; default: this process alone
+  // Texts copied into every checkpoint (the digests of the model directory's vocabularies).
+  std::map<std::string, std::string> checkpoint_texts;
 };
 
 struct TrainSummary {
