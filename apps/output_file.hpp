@@ -2,7 +2,8 @@
 // Output files that are never left half-written: the text goes to PATH.tmp.PID in the same
 // directory, and commit() renames it onto PATH once every write has succeeded (flushed and
 // fsynced). An error or a kill before that leaves PATH as it was; the destructor removes the
-// temporary of an output that was not committed. A path that exists and is not a regular file
+// temporary of an output that was not committed, and the next write to the same path removes
+// the temporaries that killed processes left. A path that exists and is not a regular file
 // (a device such as /dev/full, a FIFO, a link such as /dev/stdout) is written directly, with the
 // same checks.
 #include <fstream>

@@ -571,9 +571,12 @@ TEST_CASE("Outputs are whole or absent: write errors, same-file outputs and fail
     entries += entry.path().filename().string().find(".tmp.") != std::string::npos;
   CHECK(entries == 0);
 
-  // And a run that succeeds writes the whole output.
+  // And a run that succeeds writes the whole output, removing what killed runs left.
+  const std::string left = out + ".tmp.999999";  // no such process
+  std::ofstream(left) << "1 2 3\n";
   REQUIRE(run_cli({"translate", "--model", model, "--input", input, "--output", out})
               .exit_code == 0);
+  CHECK_FALSE(std::filesystem::exists(left));
   const std::string text = read_whole_file(out);
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
 }
