@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "checkpoint_helpers.hpp"
 #include "s2s/core/checkpoint.hpp"
 
 using namespace s2s;
@@ -75,20 +76,6 @@ TEST_CASE("Checkpoint refuses missing, foreign, truncated and corrupt files", "[
   std::remove(path.c_str());
 }
 
-namespace {
-
-// The file's checksum recomputed over its (altered) payload, as save_checkpoint computes it.
-std::string with_valid_checksum(std::string file) {
-  std::uint64_t hash = 1469598103934665603ULL;
-  for (std::size_t i = 28; i < file.size(); ++i) {
-    hash ^= static_cast<unsigned char>(file[i]);
-    hash *= 1099511628211ULL;
-  }
-  for (int b = 0; b < 8; ++b) file[20 + b] = static_cast<char>((hash >> (8 * b)) & 0xff);
-  return file;
-}
-
-}  // namespace
 
 TEST_CASE("Checkpoint payloads that pass the checksum but do not decode get one clear message",
           "[checkpoint]") {
@@ -107,7 +94,7 @@ TEST_CASE("Checkpoint payloads that pass the checksum but do not decode get one 
       std::string damaged = good;
       if (static_cast<unsigned char>(damaged[at]) == value) continue;
       damaged[at] = static_cast<char>(value);
-      write_all(path, with_valid_checksum(damaged));
+      write_all(path, s2s::testing::with_valid_checksum(damaged));
       std::string message;
       try {
         load_checkpoint(path);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "checkpoint_helpers.hpp"
 #include "cli_helpers.hpp"
 #include "file_helpers.hpp"
 #include "task_helpers.hpp"
@@ -170,13 +171,7 @@ TEST_CASE("Fuzz: checkpoints, with and without a repaired checksum", "[.fuzz]") 
     std::string bytes = valid;
     const std::size_t at = 28 + rng() % (bytes.size() - 28);
     bytes[at] = rng() % 4 == 0 ? '\0' : static_cast<char>(bytes[at] ^ (1 + rng() % 15));
-    std::uint64_t hash = 1469598103934665603ULL;  // save_checkpoint's FNV-1a
-    for (std::size_t i = 28; i < bytes.size(); ++i) {
-      hash ^= static_cast<unsigned char>(bytes[i]);
-      hash *= 1099511628211ULL;
-    }
-    for (int b = 0; b < 8; ++b) bytes[20 + b] = static_cast<char>((hash >> (8 * b)) & 0xff);
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << with_valid_checksum(bytes);
     try {
       load_and_check();
     } catch (const std::runtime_error& e) {

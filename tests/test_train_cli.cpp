@@ -67,6 +67,27 @@ bool log_reached_step(const std::string& path, int step) {
   return last >= step;
 }
 
+// Starts `s2s args...`, kills it with SIGKILL once its log shows step `step`, and requires that
+// it was killed before it reached `last` (else the test proves nothing).
+void train_and_kill(const std::vector<std::string>& s2s_args, const std::string& log, int step,
+                    int last) {
+  std::vector<std::string> args = {cli_binary()};
+  args.insert(args.end(), s2s_args.begin(), s2s_args.end());
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!log_reached_step(log, step) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE_FALSE(log_reached_step(log, last));
+}
+
 }  // namespace
 
 TEST_CASE("Training killed with SIGKILL and resumed ends with bit-identical parameters",
@@ -79,22 +100,8 @@ TEST_CASE("Training killed with SIGKILL and resumed ends with bit-identical para
   REQUIRE(a.exit_code == 0);
 
   // Start the same run, and kill it once it has gone some way past a checkpoint.
-  std::vector<std::string> args = {cli_binary(), "train", "--config", config, "--quiet",
-                                   "--train.output_dir", killed};
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  pid_t pid;
-  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!log_reached_step(killed + "/train_log.jsonl", 125) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  REQUIRE(WIFSIGNALED(status));  // else it finished first: the test proves nothing
-  REQUIRE_FALSE(log_reached_step(killed + "/train_log.jsonl", 300));
+  train_and_kill({"train", "--config", config, "--quiet", "--train.output_dir", killed},
+                 killed + "/train_log.jsonl", 125, 300);
 
   CliResult resumed = run_cli({"train", "--resume", killed, "--quiet"});
   INFO(resumed.err);
@@ -592,24 +599,11 @@ TEST_CASE("Without a dev set, train.checkpoint_every keeps a run resumable bit f
   args.insert(args.end(), no_dev.begin(), no_dev.end());
   REQUIRE(run_cli(args).exit_code == 0);
 
-  args = {cli_binary(), "train", "--config", config, "--train.output_dir", killed};
+  args = {"train", "--config", config, "--train.output_dir", killed};
   args.insert(args.end(), no_dev.begin(), no_dev.end());
-  std::vector<char*> argv;
-  for (auto& s : args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  pid_t pid;
-  REQUIRE(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (!log_reached_step(killed + "/train_log.jsonl", 130) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  REQUIRE(WIFSIGNALED(status));  // else it finished first: the test proves nothing
-  REQUIRE_FALSE(log_reached_step(killed + "/train_log.jsonl", 300));
+  train_and_kill(args, killed + "/train_log.jsonl", 130, 300);
 
-  // Without a dev set nothing was saved before the end ("nothing to resume").
+  // Before train.checkpoint_every, a run without a dev set had nothing to resume here.
   CliResult resumed = run_cli({"train", "--resume", killed, "--quiet"});
   INFO(resumed.err);
   REQUIRE(resumed.exit_code == 0);
