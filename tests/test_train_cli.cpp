@@ -67,6 +67,15 @@ bool log_reached_step(const std::string& path, int step) {
   return last >= step;
 }
 
+// Trains `config` into DIR/model (requiring success) and returns the model directory.
+std::string train_model(const TempDir& dir, const std::string& config) {
+  const std::string model = dir.file("model");
+  CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return model;
+}
+
 // Starts `s2s args...`, kills it with SIGKILL once its log shows step `step`, and requires that
 // it was killed before it reached `last` (else the test proves nothing).
 void train_and_kill(const std::vector<std::string>& s2s_args, const std::string& log, int step,
@@ -172,9 +181,7 @@ TEST_CASE("A trained model translates stdin and evaluates a reference file", "[t
   TempDir dir;
   // Enough steps that "1 2 3" gets a non-empty output (its attention weights are checked).
   const std::string config = write_task(dir, 150);
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   CliResult t = run_cli({"translate", "--model", model}, "1 2 3\n\n4 5\n");
   INFO(t.err);
   REQUIRE(t.exit_code == 0);
@@ -365,9 +372,7 @@ TEST_CASE("Bad training data and foreign model directories are refused with one 
   }
 
   // A model directory whose checkpoint comes from another s2s version.
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   for (const char* name : {"/best.ckpt", "/last.ckpt"}) {
     Checkpoint c = load_checkpoint(model + name);
     c.library_version = "9.3.0";
@@ -434,9 +439,7 @@ TEST_CASE("Training with --overwrite clears the old run first; a refused train l
   TempDir dir;
   const std::string config = write_task(dir, 10);
   const std::string bad = dir.write("bad.tsv", "a b\tb a\nc \xC3\x28\td c\n");
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   REQUIRE(std::filesystem::exists(model + "/last.ckpt"));
 
   // The new run is refused (or killed) before its first checkpoint: the old parameters must not
@@ -469,9 +472,7 @@ TEST_CASE("Temporaries of killed writes are removed by the next run in the direc
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 10);
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   const std::string stale = model + "/last.ckpt.tmp.999999";
   const std::string other = model + "/notes.txt.tmp.5";  // not ours: stays
   std::ofstream(stale) << "half a checkpoint";
@@ -526,9 +527,7 @@ TEST_CASE("Outputs are whole or absent: write errors, same-file outputs and fail
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 10);
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   const std::string input = dir.write("input.txt", "1 2 3\n4 5\n");
 
   // Write errors (they all exited 0 with the output lost).
@@ -616,9 +615,7 @@ TEST_CASE("A checkpoint with a valid checksum but impossible fields is refused, 
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 20);
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   const Checkpoint good = load_checkpoint(model + "/last.ckpt");
   struct Case {
     std::string what;
@@ -715,9 +712,7 @@ TEST_CASE("A vocabulary file that is not the one a checkpoint was trained with i
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 10);
-  const std::string model = dir.file("model");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model})
-              .exit_code == 0);
+  const std::string model = train_model(dir, config);
   // Two tokens swapped: still a valid vocabulary, silently the wrong one (it was used as it was).
   std::string vocab = read_whole_file(model + "/tgt.vocab");
   const std::size_t a = vocab.find("\n", vocab.find("</s>")) + 1, b = vocab.find("\n", a) + 1;
