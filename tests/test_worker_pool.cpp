@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "file_helpers.hpp"
 #include "s2s/core/worker_pool.hpp"
 #include "s2s/decoding/decoding.hpp"
 #include "s2s/models/model_factory.hpp"
@@ -52,6 +53,7 @@ int run_in_child(Body body, int seconds) {
 }
 
 TEST_CASE("A worker pool whose threads cannot all start throws, without hanging", "[workers]") {
+  if (s2s::testing::kAddressSanitizer) return;  // ASan's shadow memory needs more than the limit
   // Under an address-space limit only a few 8 MB thread stacks fit: the constructor must stop
   // the threads it started and throw a message (it used to deadlock while unwinding).
   const int code = run_in_child(
