@@ -226,7 +226,7 @@ int run_translate(const Args& args) {
   std::string line;
   while (reader.next(line)) {
     ++line_number;
-    if (line_number == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);  // BOM
+    if (line_number == 1) strip_utf8_bom(line);
     check_utf8(line, input_name + ":" + std::to_string(line_number));
     lines.push_back(line);
     if (lines.size() >= static_cast<std::size_t>(flags.batch_size) || !reader.ready()) flush();

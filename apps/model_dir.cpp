@@ -1,12 +1,12 @@
 #include "model_dir.hpp"
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "config_schema.hpp"
+#include "output_file.hpp"
 #include "s2s/core/version.hpp"
 #include "s2s/models/model_factory.hpp"
 #include "s2s/training/param_io.hpp"
@@ -32,17 +32,7 @@ const std::vector<std::string>& run_file_names() {
 }
 
 void remove_stale_temporaries(const std::string& dir) {
-  std::error_code error;
-  if (!std::filesystem::is_directory(dir, error)) return;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    const auto at = name.find(".tmp.");
-    if (at == std::string::npos) continue;
-    const std::string base = name.substr(0, at);
-    const auto& names = run_file_names();
-    if (std::find(names.begin(), names.end(), base) != names.end())
-      std::filesystem::remove(entry.path(), error);
-  }
+  remove_dead_temporaries(dir, run_file_names());
 }
 
 void remove_run_files(const std::string& dir) {

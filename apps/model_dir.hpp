@@ -46,7 +46,8 @@ void check_vocabulary_digests(const Checkpoint& checkpoint, const std::string& d
 const std::vector<std::string>& run_file_names();
 // Removes the run files from dir (nothing else of it) and their temporaries.
 void remove_run_files(const std::string& dir);
-// Removes the temporaries NAME.tmp.PID of run files that killed writes left behind.
+// Removes the temporaries NAME.tmp.PID of run files that killed writes left behind
+// (remove_dead_temporaries in output_file.hpp).
 void remove_stale_temporaries(const std::string& dir);
 
 }  // namespace s2s::app

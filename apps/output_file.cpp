@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -18,22 +19,23 @@ namespace {
 
 std::string reason() { return errno != 0 ? std::strerror(errno) : "I/O error"; }
 
-// Removes PATH.tmp.PID files of earlier writes to `path` whose process is gone (killed mid-way).
-void remove_dead_temporaries(const fs::path& path) {
+}  // namespace
+
+void remove_dead_temporaries(const std::string& dir, const std::vector<std::string>& names) {
   std::error_code error;
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const std::string prefix = path.filename().string() + ".tmp.";
-  for (const auto& entry : fs::directory_iterator(dir, error)) {
+  for (const auto& entry : fs::directory_iterator(dir.empty() ? "." : dir, error)) {
     const std::string name = entry.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::string pid = name.substr(prefix.size());
-    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto at = name.rfind(".tmp.");
+    if (at == std::string::npos ||
+        std::find(names.begin(), names.end(), name.substr(0, at)) == names.end())
+      continue;
+    const std::string pid = name.substr(at + 5);
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos)
+      continue;
     if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH)
       fs::remove(entry.path(), error);
   }
 }
-
-}  // namespace
 
 OutputFile::OutputFile(const std::string& path) : path_(path) {
   // Not following links: /dev/stdout is a link, and so is a user's link, written through.
@@ -41,7 +43,10 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
   const fs::file_status status = fs::symlink_status(path, error);
   const bool special = fs::exists(status) && !fs::is_regular_file(status);
   written_ = special ? path : path + ".tmp." + std::to_string(::getpid());
-  if (!special) remove_dead_temporaries(path);
+  if (!special) {
+    const fs::path p(path);
+    remove_dead_temporaries(p.parent_path().string(), {p.filename().string()});
+  }
   errno = 0;
   out_.open(written_, std::ios::binary | std::ios::trunc);
   if (!out_) throw std::runtime_error(path + ": cannot write: " + reason());

@@ -8,6 +8,7 @@
 // same checks.
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace s2s::app {
 
@@ -35,6 +36,10 @@ class OutputFile {
 // writing the output would destroy the input it is made from.
 void refuse_same_file(const std::string& input, const std::string& output,
                       const std::string& input_flag, const std::string& output_flag);
+
+// Removes the temporaries NAME.tmp.PID, for NAME in `names`, that processes which are gone
+// (killed during a write) left in dir; a live writer's temporary stays.
+void remove_dead_temporaries(const std::string& dir, const std::vector<std::string>& names);
 
 // Flushes standard output; throws std::runtime_error "standard output: write failed: REASON".
 void check_stdout();

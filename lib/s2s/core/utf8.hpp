@@ -18,6 +18,12 @@ std::size_t find_invalid_utf8(std::string_view text);
 // when `where` is empty) unless `text` is valid UTF-8. WHERE is usually "file:line".
 void check_utf8(std::string_view text, std::string_view where = {});
 
+// Removes a UTF-8 byte-order mark (EF BB BF, which some editors write) from the start of the
+// first line of a text: it is not text, and would stick to the first token.
+inline void strip_utf8_bom(std::string& first_line) {
+  if (first_line.compare(0, 3, "\xEF\xBB\xBF") == 0) first_line.erase(0, 3);
+}
+
 // Code points of `text`; throws as check_utf8 on invalid input.
 std::u32string decode_utf8(std::string_view text, std::string_view where = {});
 

@@ -28,9 +28,7 @@ std::vector<std::string> read_text_lines(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    // A UTF-8 byte-order mark (Windows editors write one) is not text: it would stick to the
-    // first token.
-    if (lines.empty() && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
+    if (lines.empty()) strip_utf8_bom(line);
     check_utf8(line, where(path, lines.size() + 1));
     lines.push_back(std::move(line));
   }

@@ -61,10 +61,6 @@ struct AttentionTrace {
   }
 };
 
-}  // namespace
-
-namespace {
-
 // max_output_length, and no longer than the model can take.
 template <typename Real>
 uword model_output_limit(const Seq2SeqModel<Real>& model, uword src_length,

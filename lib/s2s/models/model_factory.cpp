@@ -15,8 +15,10 @@ ModelType parse_model_type(const std::string& name) {
 
 uword model_max_length(const ModelConfig& config) {
   if (parse_model_type(config.type) != ModelType::kTransformer) return 0;
-  const PositionKind positions = parse_position_kind(config.positions);
-  const bool absolute = positions == PositionKind::kSinusoidal || positions == PositionKind::kLearned;
+  // As the Transformer's constructor decides: a table of absolute positions unless the
+  // positions are a relative attention bias.
+  const bool absolute =
+      relative_bias_kind(parse_position_kind(config.positions)) == RelativeBiasKind::kNone;
   return absolute ? TransformerSeq2Seq<float>::kMaxPositions - 1 : 0;
 }
 
