@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "s2s/core/blas_setup.hpp"
@@ -35,7 +36,31 @@ void DecodeFlags::add_to(po::options_description& opts) {
       ("length-penalty", po::value<double>(&length_penalty)->default_value(-1), "GNMT length penalty alpha (< 0: the model's decode.length_penalty)")
       ("nbest", po::value<int>(&nbest)->default_value(1), "hypotheses per input (<= beam)")
       ("batch-size", po::value<int>(&batch_size)->default_value(64), "sentences decoded together")
-      ("workers", po::value<int>(&workers)->default_value(0), "threads decoding whole batches concurrently (0: one per core); the output is the same for any number");
+      ("workers", po::value<int>(&workers)->default_value(0), "threads decoding whole batches concurrently (0: one per core); the output is the same for any number")
+      ("reproducible", po::value<std::string>(&reproducible), "fast | portable (default: the model's train.reproducible; README, Reproducibility)");
+}
+
+Reproducibility DecodeFlags::reproducibility(const TrainConfig& model_training) const {
+  try {
+    return parse_reproducibility(reproducible.empty() ? model_training.reproducible : reproducible);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--reproducible: ") + e.what());
+  }
+}
+
+bool started_by_mpi_launcher() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+void enter_reproducibility(Reproducibility mode, const std::string& why) {
+  if (mode != Reproducibility::kPortable) return;
+  if (!runs_avx2_dispatch() && started_by_mpi_launcher())
+    throw std::runtime_error(why + " under an MPI launcher: start every rank with "
+                             "S2S_CPU_ISA=avx2 (mpirun -x S2S_CPU_ISA=avx2 ...)");
+  enter_avx2_dispatch(why);
+  set_blas_num_threads(1);
 }
 
 std::unique_ptr<WorkerPool> make_decoding_pool(int workers) {

@@ -8,6 +8,7 @@
 
 #include "commands.hpp"
 #include "s2s/core/config.hpp"
+#include "s2s/core/provenance.hpp"
 #include "s2s/decoding/decoding.hpp"
 #include "s2s/decoding/evaluation.hpp"
 
@@ -29,9 +30,22 @@ struct DecodeFlags {
   int nbest = 1;
   int batch_size = 64;
   int workers = 0;             // 0: one per core
+  std::string reproducible;    // "": the model's train.reproducible
   void add_to(boost::program_options::options_description& opts);
   DecodeOptions resolve(const DecodeConfig& config) const;
+  // --reproducible, or the model's train.reproducible; a bad name is a usage error.
+  Reproducibility reproducibility(const TrainConfig& model_training) const;
 };
+
+// Started as one rank of a job by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE) or by a PMI/PMIx
+// launcher such as Slurm's srun --mpi=pmix (PMIX_RANK) or --mpi=pmi2 (PMI_RANK).
+bool started_by_mpi_launcher();
+
+// Puts the program into `mode` (s2s/core/provenance.hpp). Portable: the AVX2 dispatch, which may
+// restart the program (so call it before any output, input or file write), and one BLAS thread.
+// `why` starts the messages ("train.reproducible = portable"). Under an MPI launcher the ranks
+// cannot restart themselves: they must have been started with S2S_CPU_ISA=avx2.
+void enter_reproducibility(Reproducibility mode, const std::string& why);
 
 // Threads that decode whole batches concurrently (decode_batches in decoding.hpp): `workers`
 // of them, 0 meaning one per core. With more than one, BLAS is set to one thread.

@@ -37,6 +37,8 @@ int run_evaluate(const Args& args) {
   refuse_same_file(source, output, "--src", "--output");
   for (const std::string& ref : refs) refuse_same_file(ref, output, "--ref", "--output");
   LoadedModel loaded = load_model_dir(model_dir, which);
+  // Before any input is read: portable mode may restart the program.
+  enter_reproducibility(flags.reproducibility(loaded.config.train), "portable mode");
   const DecodeOptions options = flags.resolve(loaded.config.decode);
   const EvalData data = read_eval_data(source, refs);
   check_source_lengths(data, loaded.codec, loaded.model->max_length());

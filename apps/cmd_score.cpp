@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "s2s/core/json.hpp"
 #include "s2s/data/parallel_data.hpp"
 #include "s2s/metrics/bleu.hpp"
 #include "s2s/metrics/chrf.hpp"
@@ -98,28 +99,6 @@ std::string json_number(double value) {
   char buf[64];
   const auto result = std::to_chars(buf, buf + sizeof buf, value);
   return std::string(buf, result.ptr);
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
 }
 
 std::vector<MetricRow> compute(const std::vector<std::string>& metrics,

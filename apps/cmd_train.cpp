@@ -12,6 +12,7 @@
 #include "config_schema.hpp"
 #include "model_dir.hpp"
 #include "s2s/core/blas_setup.hpp"
+#include "s2s/core/provenance.hpp"
 #include "s2s/data/task_data.hpp"
 #include "s2s/models/model_factory.hpp"
 #include "s2s/training/distributed.hpp"
@@ -50,12 +51,37 @@ void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Co
   write_file_atomically(dir + "/test_metrics.json", json.str());
 }
 
-// DIR/model.json: the model as `describe()` prints it and its parameter count, for tools that
-// tabulate runs (experiments/run_experiment.py).
-void write_model_json(const Seq2SeqModel<float>& model, const std::string& dir) {
-  write_file_atomically(dir + "/model.json", "{\"model\": \"" + model.describe() +
-                                                 "\", \"parameters\": " +
-                                                 std::to_string(model.params().size()) + "}\n");
+// The resumed run's record in DIR/model.json, or nullopt (with a warning) when there is none to
+// compare this run's setup with.
+std::optional<ModelRecord> previous_record(const std::string& dir) {
+  std::optional<ModelRecord> record;
+  try {
+    record = read_model_record(dir);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "s2s train: warning: %s; this resume's setup is not compared\n", e.what());
+    return std::nullopt;
+  }
+  if (!record)
+    std::fprintf(stderr, "s2s train: warning: %s/model.json records no provenance (an older "
+                         "s2s); this resume's setup is not compared\n", dir.c_str());
+  return record;
+}
+
+// Resuming on another setup breaks bit-identity with a run that went straight through (unless
+// only the CPU changed under portable mode): one line says what changed. The change is kept in
+// model.json's "resumes".
+void note_resume_setup(ModelRecord& record, const Provenance& now, long step) {
+  const std::vector<std::string> changes = provenance_differences(record.latest(), now);
+  if (changes.empty()) return;
+  std::string list;
+  for (const std::string& c : changes) list += (list.empty() ? "" : "; ") + c;
+  if (differences_keep_portable_bits(record.latest(), now))
+    std::fprintf(stderr, "s2s train: note: resuming on another CPU (%s); portable mode keeps the "
+                         "run bit-identical\n", list.c_str());
+  else
+    std::fprintf(stderr, "s2s train: warning: resuming with a changed setup (%s): the run is no "
+                         "longer bit-identical to one without the interruption\n", list.c_str());
+  record.resumes.emplace_back(step, now);
 }
 
 // --check: the configuration parses and validates, the data files exist, the model builds.
@@ -71,6 +97,8 @@ void check_config(const RunConfig& config) {
 // `started` turns true when training begins.
 int train_in(const RunConfig& config, const std::string& dir, bool resume, bool quiet,
              const Communicator& comm, bool& started) {
+  std::optional<ModelRecord> record;
+  if (resume && comm.is_root()) record = previous_record(dir);
   if (comm.is_root()) {
     fs::create_directories(dir);
     RunConfig copy = config;
@@ -79,10 +107,14 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
   }
   // Worker threads (train.workers) each run single-threaded BLAS unless train.threads says
   // otherwise: two levels of threads on the same cores only wait for each other.
-  if (config.train.threads > 0)
+  const Reproducibility mode = parse_reproducibility(config.train.reproducible);
+  if (mode == Reproducibility::kPortable)
+    set_blas_num_threads(1);
+  else if (config.train.threads > 0)
     set_blas_num_threads(config.train.threads);
   else if (config.train.workers > 1)
     set_blas_num_threads(1);
+  const Provenance provenance = current_provenance(mode, config.train.workers, comm.size());
 
   // Rank 0 builds the vocabularies (and SentencePiece models) and writes them; then the others
   // load them, so every rank maps text to the same ids.
@@ -104,7 +136,12 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
                                  data.codec.target_vocab.size());
   Rng init_rng(config.train.seed);
   model->init(init_rng);
-  if (comm.is_root()) write_model_json(*model, dir);
+  const bool compare_setup = record.has_value();
+  if (!record) record.emplace();
+  record->description = model->describe();
+  record->parameters = model->params().size();
+  if (!compare_setup) record->provenance = provenance;
+  if (comm.is_root()) write_model_record(*record, dir);
   if (!quiet) {
     std::cout << "s2s train: " << model->describe() << "\n"
               << "data: " << data.train.size() << " training pairs ("
@@ -120,6 +157,7 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
   context.out = quiet ? nullptr : &std::cout;
   context.interactive = ::isatty(STDOUT_FILENO) != 0;
   context.comm = comm;
+  context.log_header = "{\"provenance\": " + provenance.json() + "}";
   if (comm.is_root()) add_vocabulary_digests(dir, context.checkpoint_texts);
   Trainer trainer(config, *model, data.train, config.data.dev.empty() ? nullptr : &data.dev,
                   context);
@@ -132,6 +170,10 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
       trainer.resume(checkpoint);
     } catch (const std::exception& e) {
       throw std::runtime_error(path + ": " + e.what());
+    }
+    if (compare_setup && comm.is_root()) {
+      note_resume_setup(*record, provenance, static_cast<long>(checkpoint.scalar("step")));
+      write_model_record(*record, dir);
     }
   }
   started = true;
@@ -196,7 +238,10 @@ int run_train(const Args& args) {
   }
   // Under mpirun every rank runs this; rank 0 alone prints and writes, the others read what it
   // wrote (train.output_dir must be on a file system all ranks see).
-  const Communicator comm = Communicator::world();
+  const Reproducibility mode = parse_reproducibility(config.train.reproducible);
+  enter_reproducibility(mode, "train.reproducible = portable");  // may restart the program
+  Communicator comm = Communicator::world();
+  comm.set_ordered_sums(mode == Reproducibility::kPortable);
   if (!comm.is_root()) quiet = true;
   const std::string dir = config.train.output_dir;
   if (!resume && fs::exists(dir + "/last.ckpt") && !overwrite)

@@ -20,6 +20,7 @@
 #include "model_dir.hpp"
 #include "output_file.hpp"
 #include "s2s/core/utf8.hpp"
+#include "s2s/core/json.hpp"
 
 namespace po = boost::program_options;
 
@@ -78,21 +79,6 @@ class LineReader {
   std::size_t pos_ = 0;
   bool eof_ = false;
 };
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 // One JSON object per input line (docs/attention_format.md).
 void write_attention(std::ostream& out, std::size_t line_number,
@@ -158,6 +144,8 @@ int run_translate(const Args& args) {
   if (model_dir.empty()) throw UsageError("--model DIR is required");
 
   LoadedModel loaded = load_model_dir(model_dir, which);
+  // Before any input is read: portable mode may restart the program.
+  enter_reproducibility(flags.reproducibility(loaded.config.train), "portable mode");
   DecodeOptions options = flags.resolve(loaded.config.decode);
   options.keep_attention = !attention_out.empty();
   const Codec& codec = loaded.codec;

@@ -133,6 +133,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.log_every", &t.log_every, "log a line every N steps");
   add("train.threads", &t.threads, "BLAS threads (0: OpenBLAS default, or 1 when train.workers > 1)");
   add("train.workers", &t.workers, "worker threads that split each batch, each with single-threaded BLAS (1: none); results are reproducible for a fixed count");
+  add("train.reproducible", &t.reproducible, "fast: this CPU's fastest kernels, bit-identical reruns on the same kind of machine | portable: the AVX2 kernels and one BLAS thread, bit-identical on any x86-64 machine with AVX2 (README, Reproducibility)");
   add("train.output_dir", &t.output_dir, "model directory: config, vocabularies, checkpoints, logs");
 
   auto& k = c.decode;

@@ -7,9 +7,12 @@
 #include <optional>
 #include <string>
 
+#include "cli_util.hpp"
 #include "commands.hpp"
 #include "output_file.hpp"
 #include "s2s/core/blas_setup.hpp"
+#include "s2s/core/cpu.hpp"
+#include "s2s/core/provenance.hpp"
 #include "s2s/core/version.hpp"
 #include "s2s/core/worker_pool.hpp"
 #include "s2s/training/distributed.hpp"
@@ -35,17 +38,11 @@ const Command kCommands[] = {
 int print_version() {
   std::cout << "s2s " << s2s::kVersion << "\n"
             << "BLAS: " << s2s::blas_description() << "\n"
+            << "CPU: " << s2s::cpu_model_name() << " (" << s2s::isa_name(s2s::cpu_isa())
+            << "; dispatch " << s2s::isa_name(s2s::dispatch_isa()) << ")\n"
+            << "commit: " << s2s::build_commit() << (s2s::build_dirty() ? " (dirty)" : "") << "\n"
             << "MPI: " << (s2s::mpi_available() ? "yes" : "no (single process only)") << "\n";
   return 0;
-}
-
-// Started as one rank of a job by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE) or by a PMI/PMIx
-// launcher such as Slurm's srun --mpi=pmix (PMIX_RANK) or --mpi=pmi2 (PMI_RANK). A plain
-// `s2s train` skips MPI_Init, which costs half a second even for a single process.
-bool started_by_mpi_launcher() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"})
-    if (std::getenv(name) != nullptr) return true;
-  return false;
 }
 
 // Runs the command and prints its error, if any, as one line. Returns the exit code.
@@ -53,7 +50,8 @@ int run_command(const Command& c, const std::string& command, int& argc, char**&
                 std::optional<s2s::DistributedSession>& mpi) {
   std::string where = command;
   try {
-    if (c.multi_process && started_by_mpi_launcher()) {
+    // A plain `s2s train` skips MPI_Init, which costs half a second even for a single process.
+    if (c.multi_process && s2s::app::started_by_mpi_launcher()) {
       mpi.emplace(argc, argv);
       const s2s::Communicator world = s2s::Communicator::world();
       if (world.size() > 1)

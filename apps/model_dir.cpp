@@ -5,8 +5,12 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+
 #include "config_schema.hpp"
 #include "output_file.hpp"
+#include "s2s/core/json.hpp"
 #include "s2s/core/version.hpp"
 #include "s2s/models/model_factory.hpp"
 #include "s2s/training/param_io.hpp"
@@ -21,7 +25,58 @@ std::string major_minor(const std::string& version) {
   return version.substr(0, second);
 }
 
+Provenance provenance_from_tree(const boost::property_tree::ptree& tree) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [key, child] : tree) fields.emplace_back(key, child.data());
+  return provenance_from_text(fields);
+}
+
 }  // namespace
+
+const Provenance& ModelRecord::latest() const {
+  return resumes.empty() ? provenance : resumes.back().second;
+}
+
+std::string ModelRecord::json() const {
+  std::string out = "{\"model\": " + json_string(description) +
+                    ", \"parameters\": " + std::to_string(parameters) +
+                    ",\n \"provenance\": " + provenance.json();
+  if (!resumes.empty()) {
+    out += ",\n \"resumes\": [";
+    for (std::size_t i = 0; i < resumes.size(); ++i)
+      out += std::string(i ? ",\n  " : "") + "{\"step\": " + std::to_string(resumes[i].first) +
+             ", \"provenance\": " + resumes[i].second.json() + "}";
+    out += "]";
+  }
+  return out + "}\n";
+}
+
+void write_model_record(const ModelRecord& record, const std::string& dir) {
+  write_file_atomically(dir + "/model.json", record.json());
+}
+
+std::optional<ModelRecord> read_model_record(const std::string& dir) {
+  const std::string path = dir + "/model.json";
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  boost::property_tree::ptree tree;
+  try {
+    std::istringstream in(read_text_file(path));
+    boost::property_tree::read_json(in, tree);
+    const auto provenance = tree.get_child_optional("provenance");
+    if (!provenance) return std::nullopt;
+    ModelRecord record;
+    record.description = tree.get<std::string>("model");
+    record.parameters = tree.get<std::size_t>("parameters");
+    record.provenance = provenance_from_tree(*provenance);
+    if (const auto resumes = tree.get_child_optional("resumes"))
+      for (const auto& [unused, entry] : *resumes)
+        record.resumes.emplace_back(entry.get<long>("step"),
+                                    provenance_from_tree(entry.get_child("provenance")));
+    return record;
+  } catch (const boost::property_tree::ptree_error& e) {
+    throw std::runtime_error(path + ": not a model description (" + e.what() + ")");
+  }
+}
 
 const std::vector<std::string>& run_file_names() {
   static const std::vector<std::string> names = {

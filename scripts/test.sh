@@ -9,7 +9,7 @@
 # Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+S2S_WITH_TESTS=1 scripts/install-deps.sh
 case "${1:-}" in
   --sanitize)
     cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DS2S_SANITIZE=ON >/dev/null

@@ -41,10 +41,28 @@ inline std::string read_whole_file(const std::string& path) {
   return text.str();
 }
 
+// This process's environment with `changes` applied: "NAME=VALUE" sets NAME, "NAME" alone
+// removes it.
+inline std::vector<std::string> changed_environment(const std::vector<std::string>& changes) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (const std::string& change : changes) {
+    const std::string name = change.substr(0, change.find('='));
+    std::vector<std::string> kept;
+    for (std::string& e : env)
+      if (e.compare(0, name.size() + 1, name + "=") != 0) kept.push_back(std::move(e));
+    env = std::move(kept);
+    if (change.find('=') != std::string::npos) env.push_back(change);
+  }
+  return env;
+}
+
 // Runs `binary args...` with `stdin_text` on its standard input (empty: an empty input) and
-// waits for it. Throws std::runtime_error if the program cannot be started at all.
+// waits for it; `env_changes` as changed_environment takes them. Throws std::runtime_error if the
+// program cannot be started at all.
 inline CliResult run_program(const std::string& binary, const std::vector<std::string>& args,
-                             const std::string& stdin_text = "") {
+                             const std::string& stdin_text = "",
+                             const std::vector<std::string>& env_changes = {}) {
   TempDir io;
   const std::string in_path = io.write("stdin.txt", stdin_text);
   const std::string out_path = io.file("stdout.txt");
@@ -62,8 +80,14 @@ inline CliResult run_program(const std::string& binary, const std::vector<std::s
   for (std::string& arg : argv_storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
+  std::vector<std::string> env_storage = changed_environment(env_changes);
+  std::vector<char*> env;
+  for (std::string& e : env_storage) env.push_back(e.data());
+  env.push_back(nullptr);
+
   pid_t pid = 0;
-  const int spawn_error = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  const int spawn_error =
+      posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (spawn_error != 0)
     throw std::runtime_error(binary + ": cannot start (" + std::strerror(spawn_error) + ")");

@@ -24,11 +24,14 @@ def read_json_text(path):
 
 
 def read_train_log(path):
+    """The log's step entries (the first line, the run's provenance, has no "step")."""
     entries = []
     with open(path) as f:
         for line in f:
             if line.strip():
-                entries.append(json.loads(line))
+                entry = json.loads(line)
+                if "step" in entry:
+                    entries.append(entry)
     return entries
 
 

@@ -94,6 +94,10 @@ void validate(const RunConfig& c) {
         "train.workers must be between 1 and 256, got " + std::to_string(t.workers));
   check_choice("train.early_stopping_metric", t.early_stopping_metric,
                {"loss", "per", "wer", "acc", "bleu", "chrf"});
+  check_choice("train.reproducible", t.reproducible, {"fast", "portable"});
+  check(t.reproducible != "portable" || t.threads <= 1,
+        "train.reproducible = portable runs BLAS on one thread (use train.workers to use more "
+        "cores); train.threads must be 0 or 1");
   check(t.checkpoint_every >= 0, "train.checkpoint_every must be >= 0");
   check(std::isfinite(t.clip_norm) && t.clip_norm >= 0,
         "train.clip_norm must be a finite number >= 0 (0: no clipping)");

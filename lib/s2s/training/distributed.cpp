@@ -43,6 +43,27 @@ void allreduce_sum_mpi(T* data, std::size_t n) {
   }
 }
 
+// The same sum with a fixed order whatever MPI's algorithm: every rank receives all ranks' values
+// (in pieces, so the buffer stays at most kOrderedChunk · R elements) and adds them up as
+// ((x_0 + x_1) + x_2) + …, so the bits depend on the rank count only.
+constexpr std::size_t kOrderedChunk = std::size_t(1) << 20;
+
+template <typename T>
+void allreduce_sum_in_rank_order(T* data, std::size_t n, int ranks) {
+  std::vector<T> all;
+  for (std::size_t start = 0; start < n; start += kOrderedChunk) {
+    const std::size_t count = std::min(kOrderedChunk, n - start);
+    all.resize(count * static_cast<std::size_t>(ranks));
+    MPI_Allgather(data + start, static_cast<int>(count), mpi_type<T>(), all.data(),
+                  static_cast<int>(count), mpi_type<T>(), MPI_COMM_WORLD);
+    for (std::size_t i = 0; i < count; ++i) {
+      T sum = all[i];
+      for (int r = 1; r < ranks; ++r) sum += all[static_cast<std::size_t>(r) * count + i];
+      data[start + i] = sum;
+    }
+  }
+}
+
 template <typename T>
 void broadcast_mpi(T* data, std::size_t n, int root) {
   for (std::size_t start = 0; start < n; start += kMaxChunk) {
@@ -63,10 +84,18 @@ Communicator Communicator::world() {
 }
 
 void Communicator::allreduce_sum(float* data, std::size_t n) const {
-  if (uses_mpi_ && size_ > 1) allreduce_sum_mpi(data, n);
+  if (!uses_mpi_ || size_ == 1) return;
+  if (ordered_sums_)
+    allreduce_sum_in_rank_order(data, n, size_);
+  else
+    allreduce_sum_mpi(data, n);
 }
 void Communicator::allreduce_sum(double* data, std::size_t n) const {
-  if (uses_mpi_ && size_ > 1) allreduce_sum_mpi(data, n);
+  if (!uses_mpi_ || size_ == 1) return;
+  if (ordered_sums_)
+    allreduce_sum_in_rank_order(data, n, size_);
+  else
+    allreduce_sum_mpi(data, n);
 }
 void Communicator::broadcast(float* data, std::size_t n, int root) const {
   if (uses_mpi_ && size_ > 1) broadcast_mpi(data, n, root);

@@ -30,6 +30,11 @@ class Communicator {
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
 
+  // Sums in rank order, ((x_0 + x_1) + x_2) + …, instead of MPI's fastest algorithm, whose order
+  // depends on the MPI library, its settings and the network: portable reproducibility.
+  void set_ordered_sums(bool on) { ordered_sums_ = on; }
+  bool ordered_sums() const { return ordered_sums_; }
+
   void allreduce_sum(float* data, std::size_t n) const;
   void allreduce_sum(double* data, std::size_t n) const;
   void broadcast(float* data, std::size_t n, int root = 0) const;
@@ -42,6 +47,7 @@ class Communicator {
   bool uses_mpi_ = false;
   int rank_ = 0;
   int size_ = 1;
+  bool ordered_sums_ = false;
 };
 
 // True when this build can run multi-process (S2S_WITH_MPI).

@@ -327,7 +327,10 @@ TrainSummary Trainer::run() {
   start_ = std::chrono::steady_clock::now();
   const Communicator& comm = context_.comm;
   if (comm.is_root()) {
-    if (!log_.is_open()) log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::trunc);
+    if (!log_.is_open()) {
+      log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::trunc);
+      if (!context_.log_header.empty()) log_ << context_.log_header << "\n" << std::flush;
+    }
     if (!log_) throw std::runtime_error(config_.train.output_dir + "/train_log.jsonl: cannot write");
   }
   // Identical by construction (same seed or same checkpoint); the broadcast makes it certain.

@@ -57,6 +57,9 @@ struct TrainerContext {
   Communicator comm;            // the ranks of a multi-process run; default: this process alone
   // Texts copied into every checkpoint (the digests of the model directory's vocabularies).
   std::map<std::string, std::string> checkpoint_texts;
+  // The first line of a new train_log.jsonl, a JSON object without "step" (the run's
+  // provenance); "": none. A resumed run keeps the line its log has.
+  std::string log_header;
 };
 
 struct TrainSummary {
