@@ -56,7 +56,7 @@ bool started_by_mpi_launcher() {
 
 void enter_reproducibility(Reproducibility mode, const std::string& why) {
   if (mode != Reproducibility::kPortable) return;
-  if (!runs_avx2_dispatch() && started_by_mpi_launcher())
+  if (avx2_dispatch_needs_restart() && started_by_mpi_launcher())
     throw std::runtime_error(why + " under an MPI launcher: start every rank with "
                              "S2S_CPU_ISA=avx2 (mpirun -x S2S_CPU_ISA=avx2 ...)");
   enter_avx2_dispatch(why);

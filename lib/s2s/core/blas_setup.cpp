@@ -110,13 +110,19 @@ void ensure_blas_core(int argc, char** argv) {
 
 bool runs_avx2_dispatch() { return dispatch_forced_to_avx2() && blas_core_name() == kAvx2BlasCore; }
 
+bool avx2_dispatch_needs_restart() {
+  // An AVX2-only CPU on which OpenBLAS chose its Haswell kernels already runs the AVX2 dispatch.
+  return blas_core_name() != kAvx2BlasCore ||
+         (cpu_isa() > VectorIsa::kAvx2 && !dispatch_forced_to_avx2());
+}
+
 void enter_avx2_dispatch(const std::string& why) {
   if (cpu_isa() < VectorIsa::kAvx2)
     throw std::runtime_error(why + " needs a CPU with AVX2 and FMA; this one (" +
                              cpu_model_name() + ") has not");
   if (runs_avx2_dispatch()) return;
-  if (cpu_isa() == VectorIsa::kAvx2 && blas_core_name() == kAvx2BlasCore) {
-    force_avx2_dispatch();  // nothing here runs above AVX2: no restart needed
+  if (!avx2_dispatch_needs_restart()) {
+    force_avx2_dispatch();  // nothing here runs above AVX2
     return;
   }
   if (reexecuted_already() && dispatch_forced_to_avx2())  // this restart was for the AVX2 kernels

@@ -35,6 +35,8 @@ void enter_avx2_dispatch(const std::string& why);
 
 // True when the program runs the AVX2 dispatch: S2S_CPU_ISA=avx2 and OpenBLAS's Haswell kernels.
 bool runs_avx2_dispatch();
+// True when enter_avx2_dispatch would have to restart the program.
+bool avx2_dispatch_needs_restart();
 
 // What OpenBLAS runs on, e.g. "SkylakeX".
 std::string blas_core_name();
