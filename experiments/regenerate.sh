@@ -7,7 +7,7 @@
 #   reverse-luong      experiments/reverse/luong_general_lstm.ini                    (~4 min)
 #   g2p-short          experiments/g2p/g014b2b_bahdanau_gru.ini, 1,000 steps, on g014b2b (~2 min)
 # (times on 2 cores). Each reference holds:
-#   command.txt        the command that made it
+#   command.txt        the command that made it, and config.ini, the config it resolved to
 #   provenance.json    where it ran (the log's first line; shown, not compared)
 #   log.jsonl          train_log.jsonl without that line and without timings
 #   digests.txt        sha256 of best.ckpt, and of last.ckpt with its wall-clock field masked
@@ -64,7 +64,7 @@ collect() {
     echo "best.ckpt $(sha256sum < "$dir/best.ckpt" | cut -d' ' -f1)"
     echo "last.ckpt $(scripts/ckpt_digest.py "$dir/last.ckpt" | cut -d' ' -f1)"
   } > "$out/digests.txt"
-  for f in test_metrics.json test_hyps.txt; do
+  for f in config.ini test_metrics.json test_hyps.txt; do
     [ -f "$dir/$f" ] && cp "$dir/$f" "$out/$f"
   done
   return 0
