@@ -11,17 +11,18 @@ namespace po = boost::program_options;
 namespace s2s::app {
 
 int run_evaluate(const Args& args) {
-  std::string model_dir, source, output, which;
+  std::vector<std::string> model_dirs;
+  std::string source, output, which;
   std::vector<std::string> refs;
   bool json = false;
   DecodeFlags flags;
   po::options_description opts("s2s evaluate options");
   opts.add_options()
       ("help", "this message")
-      ("model", po::value<std::string>(&model_dir), "model directory written by s2s train")
+      ("model", po::value<std::vector<std::string>>(&model_dirs), "model directory written by s2s train; repeat for an ensemble that averages the models' log-probabilities at each step (same vocabularies; the first model's decode settings)")
       ("src", po::value<std::string>(&source), "sources, one per line (a TSV's first column is the source; with no --ref its other columns are the references)")
       ("ref", po::value<std::vector<std::string>>(&refs), "reference file; repeat for several reference sets; a line may hold TAB-separated alternatives")
-      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last")
+      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)")
       ("output", po::value<std::string>(&output), "also write the hypotheses to this file")
       ("json", po::bool_switch(&json), "print the metrics as one JSON object");
   flags.add_to(opts);
@@ -31,22 +32,22 @@ int run_evaluate(const Args& args) {
     print_usage("evaluate --model DIR --src FILE [--ref FILE ...] [options]", opts);
     return 0;
   }
-  if (model_dir.empty()) throw UsageError("--model DIR is required");
+  if (model_dirs.empty()) throw UsageError("--model DIR is required");
   if (source.empty()) throw UsageError("--src FILE is required");
 
   refuse_same_file(source, output, "--src", "--output");
   for (const std::string& ref : refs) refuse_same_file(ref, output, "--ref", "--output");
-  LoadedModel loaded = load_model_dir(model_dir, which);
+  DecodingModels models = load_decoding_models(model_dirs, which);
   // Before any input is read: portable mode may restart the program.
-  enter_reproducibility(flags.reproducibility(loaded.config.train), "portable mode");
-  const DecodeOptions options = flags.resolve(loaded.config.decode);
+  enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
+  const DecodeOptions options = flags.resolve(models.config().decode);
   const EvalData data = read_eval_data(source, refs);
-  check_source_lengths(data, loaded.codec, loaded.model->max_length());
+  check_source_lengths(data, models.codec(), models.model().max_length());
   std::vector<std::vector<Index>> sources;
-  for (const auto& s : data.sources) sources.push_back(loaded.codec.encode_source(s));
+  for (const auto& s : data.sources) sources.push_back(models.codec().encode_source(s));
   const auto pool = make_decoding_pool(flags.workers);
   const auto translations =
-      translate(*loaded.model, sources, loaded.codec.target_vocab, *loaded.codec.target_tokenizer,
+      translate(models.model(), sources, models.codec().target_vocab, *models.codec().target_tokenizer,
                 options, static_cast<uword>(flags.batch_size), pool.get());
   std::vector<std::string> hyps;
   for (const auto& t : translations) hyps.push_back(t.text);
@@ -55,7 +56,7 @@ int run_evaluate(const Args& args) {
     for (const auto& h : hyps) out.stream() << h << "\n";
     out.commit();
   }
-  if (!json) std::cout << "model " << loaded.model->describe() << "\n";
+  if (!json) std::cout << "model " << models.model().describe() << "\n";
   print_metrics(std::cout, score_all(hyps, data.references), json);
   return 0;
 }

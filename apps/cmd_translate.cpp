@@ -124,15 +124,16 @@ void write_attention(std::ostream& out, std::size_t line_number,
 }  // namespace
 
 int run_translate(const Args& args) {
-  std::string model_dir, input, output, attention_out, which;
+  std::vector<std::string> model_dirs;
+  std::string input, output, attention_out, which;
   DecodeFlags flags;
   po::options_description opts("s2s translate options");
   opts.add_options()
       ("help", "this message")
-      ("model", po::value<std::string>(&model_dir), "model directory written by s2s train")
+      ("model", po::value<std::vector<std::string>>(&model_dirs), "model directory written by s2s train; repeat for an ensemble that averages the models' log-probabilities at each step (same vocabularies; the first model's decode settings)")
       ("input", po::value<std::string>(&input), "input file (default: standard input), one sequence per line")
       ("output", po::value<std::string>(&output), "output file (default: standard output)")
-      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last")
+      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)")
       ("attention-out", po::value<std::string>(&attention_out), "write the attention weights of each output as JSON lines (docs/attention_format.md)");
   flags.add_to(opts);
   po::variables_map vm;
@@ -141,14 +142,14 @@ int run_translate(const Args& args) {
     print_usage("translate --model DIR [options] < input > output", opts);
     return 0;
   }
-  if (model_dir.empty()) throw UsageError("--model DIR is required");
+  if (model_dirs.empty()) throw UsageError("--model DIR is required");
 
-  LoadedModel loaded = load_model_dir(model_dir, which);
+  DecodingModels models = load_decoding_models(model_dirs, which);
   // Before any input is read: portable mode may restart the program.
-  enter_reproducibility(flags.reproducibility(loaded.config.train), "portable mode");
-  DecodeOptions options = flags.resolve(loaded.config.decode);
+  enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
+  DecodeOptions options = flags.resolve(models.config().decode);
   options.keep_attention = !attention_out.empty();
-  const Codec& codec = loaded.codec;
+  const Codec& codec = models.codec();
 
   int fd = STDIN_FILENO;
   const std::string input_name = input.empty() ? "<stdin>" : input;
@@ -164,7 +165,7 @@ int run_translate(const Args& args) {
   if (!attention_out.empty()) attention_file.emplace(attention_out);
   std::ostream& out = output_file ? output_file->stream() : std::cout;
 
-  const std::size_t max_length = loaded.model->max_length();
+  const std::size_t max_length = models.model().max_length();
   const auto pool = make_decoding_pool(flags.workers);
   LineReader reader(fd);
   std::vector<std::string> lines;
@@ -186,7 +187,7 @@ int run_translate(const Args& args) {
     }
     std::vector<Translation> translations(lines.size());
     if (!sources.empty()) {
-      auto done = translate(*loaded.model, sources, codec.target_vocab, *codec.target_tokenizer,
+      auto done = translate(models.model(), sources, codec.target_vocab, *codec.target_tokenizer,
                             options, static_cast<uword>(flags.batch_size), pool.get());
       for (std::size_t k = 0; k < non_empty.size(); ++k)
         translations[non_empty[k]] = std::move(done[k]);

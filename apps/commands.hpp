@@ -14,6 +14,7 @@ int run_evaluate(const Args& args);
 int run_score(const Args& args);
 int run_generate(const Args& args);
 int run_config_doc(const Args& args);
+int run_average(const Args& args);
 
 // Thrown for bad usage (exit code 2), as opposed to failures while running (exit code 1).
 struct UsageError : std::runtime_error {

@@ -110,6 +110,10 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.max_steps", &t.max_steps, "optimizer steps (0: only train.epochs limits)");
   add("train.batch_size", &t.batch_size, "batch size, in train.batch_unit");
   add("train.batch_unit", &t.batch_unit, "sentences | tokens");
+  add("train.accumulate", &t.accumulate, "batches whose gradients are summed before one optimizer step (gradient accumulation: an effective batch of accumulate x batch_size); steps count optimizer steps");
+  add("train.ema", &t.ema, "keep an exponential moving average of the weights: validation, best.ckpt and the test set use it, last.ckpt keeps it for resume");
+  add("train.ema_decay", &t.ema_decay, "train.ema: after each optimizer step, average = decay * average + (1 - decay) * weights");
+  add("train.keep_checkpoints", &t.keep_checkpoints, "also keep step-N.ckpt, the weights of each of the last K validations (0: none), for `s2s average --model DIR --last K`");
   add("train.optimizer", &t.optimizer, "sgd | adam | adamw");
   add("train.lr", &t.lr, "learning rate (peak rate for noam)");
   add("train.momentum", &t.momentum, "sgd momentum");
@@ -127,6 +131,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.normalization", &t.normalization, "loss normalisation: tokens | sentences | none");
   add("train.sampling_ratio", &t.sampling_ratio, "scheduled sampling: probability of feeding the model's own prediction");
   add("train.valid_every", &t.valid_every, "validate every N steps (0: at the end of each epoch)");
+  add("train.valid_beam", &t.valid_beam, "beam width of the dev set's decoding at validation (1: greedy; 0: as the test set is decoded, decode.beam_size and decode.length_penalty), so that the best checkpoint is chosen by the metric the test reports");
   add("train.checkpoint_every", &t.checkpoint_every, "also write last.ckpt (for --resume) every N steps, dev set or not (0: only at validations and at the end)");
   add("train.early_stopping_metric", &t.early_stopping_metric, "metric for best checkpoint and early stopping: loss | per | wer | acc | bleu | chrf");
   add("train.patience", &t.patience, "stop after this many validations without improvement (0: never)");

@@ -30,6 +30,7 @@ const Command kCommands[] = {
     {"train", s2s::app::run_train, "train a model from a config file (or resume one)", true},
     {"translate", s2s::app::run_translate, "translate lines from stdin or a file with a model", false},
     {"evaluate", s2s::app::run_evaluate, "decode a test set and print BLEU, chrF, PER, WER, accuracy", false},
+    {"average", s2s::app::run_average, "average the last K validation checkpoints of a model", false},
     {"score", s2s::app::run_score, "score existing hypotheses against references", false},
     {"generate", s2s::app::run_generate, "write a generated task (reverse, copy, sort, date)", false},
     {"config-doc", s2s::app::run_config_doc, "print every config key as Markdown (docs/config.md)", false},

@@ -1,5 +1,6 @@
 #include "model_dir.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -8,12 +9,14 @@
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 
+#include "commands.hpp"
 #include "config_schema.hpp"
 #include "output_file.hpp"
 #include "s2s/core/json.hpp"
 #include "s2s/core/version.hpp"
 #include "s2s/models/model_factory.hpp"
 #include "s2s/training/param_io.hpp"
+#include "s2s/training/trainer.hpp"
 
 namespace s2s::app {
 
@@ -82,7 +85,7 @@ const std::vector<std::string>& run_file_names() {
   static const std::vector<std::string> names = {
       "config.ini",    "src.vocab",      "tgt.vocab",      "src.spm.model",   "src.spm.vocab",
       "tgt.spm.model", "tgt.spm.vocab",  "model.json",     "train_log.jsonl", "last.ckpt",
-      "best.ckpt",     "test_hyps.txt",  "test_metrics.json"};
+      "best.ckpt",     "test_hyps.txt",  "test_metrics.json", "average.ckpt"};
   return names;
 }
 
@@ -91,12 +94,24 @@ void remove_stale_temporaries(const std::string& dir) {
 }
 
 void remove_run_files(const std::string& dir) {
-  for (const std::string& name : run_file_names()) {
+  std::vector<std::string> names = run_file_names();
+  for (const auto& [step, path] : validation_checkpoints(dir))
+    names.push_back(std::filesystem::path(path).filename().string());
+  for (const std::string& name : names) {
     std::error_code error;
     std::filesystem::remove(dir + "/" + name, error);
     if (error) throw std::runtime_error(dir + "/" + name + ": cannot remove: " + error.message());
   }
   remove_stale_temporaries(dir);
+}
+
+void check_checkpoint_name(const std::string& name, const std::string& option) {
+  bool ok = !name.empty() && name.size() <= 100 && name[0] != '.';
+  for (const char c : name)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.');
+  if (!ok)
+    throw UsageError(option + " '" + name +
+                     "': a checkpoint name (best, last, average, step-N), not a path");
 }
 
 std::string read_text_file(const std::string& path) {
@@ -140,13 +155,15 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
     throw std::runtime_error(dir + ": not a model directory (no config.ini)");
   LoadedModel loaded;
   loaded.config = parse_config_text(read_text_file(config_path), config_path);
-  if (which != "best" && which != "last")
-    throw std::runtime_error("unknown checkpoint '" + which + "'. Valid options: best, last");
+  check_checkpoint_name(which, "--checkpoint");
   loaded.checkpoint_path = dir + "/" + which + ".ckpt";
   if (which == "best" && !fs::exists(loaded.checkpoint_path))
     loaded.checkpoint_path = dir + "/last.ckpt";
   if (!fs::exists(loaded.checkpoint_path))
-    throw std::runtime_error(dir + ": no checkpoint (best.ckpt or last.ckpt)");
+    throw std::runtime_error(which == "best" || which == "last"
+                                 ? dir + ": no checkpoint (best.ckpt or last.ckpt)"
+                                 : loaded.checkpoint_path + ": no such checkpoint (best, last, "
+                                   "average after s2s average, step-N with train.keep_checkpoints)");
   loaded.codec = load_codec(loaded.config.data, dir);
   const Checkpoint checkpoint = load_checkpoint(loaded.checkpoint_path);
   check_checkpoint_version(checkpoint, loaded.checkpoint_path);
@@ -159,6 +176,36 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
     throw std::runtime_error(loaded.checkpoint_path + ": " + e.what());
   }
   return loaded;
+}
+
+DecodingModels load_decoding_models(const std::vector<std::string>& dirs,
+                                    const std::string& which) {
+  if (dirs.empty()) throw UsageError("--model DIR is required");
+  DecodingModels models;
+  for (const std::string& dir : dirs) models.members.push_back(load_model_dir(dir, which));
+  if (dirs.size() == 1) return models;
+  // The members must map text to the same ids and back.
+  const DataConfig& first = models.config().data;
+  for (std::size_t k = 1; k < dirs.size(); ++k) {
+    const DataConfig& data = models.members[k].config.data;
+    if (data.src_tokenizer != first.src_tokenizer || data.tgt_tokenizer != first.tgt_tokenizer)
+      throw std::runtime_error(dirs[k] + ": tokenizes with " + data.src_tokenizer + " -> " +
+                               data.tgt_tokenizer + ", " + dirs[0] + " with " +
+                               first.src_tokenizer + " -> " + first.tgt_tokenizer +
+                               ": an ensemble's models must share their vocabularies");
+    for (const char* file : {"src.vocab", "tgt.vocab", "src.spm.model", "tgt.spm.model"}) {
+      const std::string a = dirs[0] + "/" + file, b = dirs[k] + "/" + file;
+      if (!std::filesystem::exists(a) && !std::filesystem::exists(b)) continue;
+      if (!std::filesystem::exists(a) || !std::filesystem::exists(b) ||
+          read_text_file(a) != read_text_file(b))
+        throw std::runtime_error(b + ": differs from " + a +
+                                 ": an ensemble's models must share their vocabularies");
+    }
+  }
+  std::vector<Seq2SeqModel<float>*> members;
+  for (LoadedModel& m : models.members) members.push_back(m.model.get());
+  models.ensemble = std::make_unique<EnsembleModel>(std::move(members));
+  return models;
 }
 
 }  // namespace s2s::app

@@ -17,6 +17,7 @@
 #include "s2s/core/config.hpp"
 #include "s2s/core/provenance.hpp"
 #include "s2s/data/task_data.hpp"
+#include "s2s/decoding/ensemble.hpp"
 #include "s2s/models/seq2seq_model.hpp"
 
 namespace s2s::app {
@@ -28,9 +29,30 @@ struct LoadedModel {
   std::string checkpoint_path;
 };
 
-// `which`: "best" (falls back to last.ckpt when there is no best) or "last".
+// `which`: "best" (falls back to last.ckpt when there is no best), "last", or the name of another
+// checkpoint in the directory: "average" (s2s average), "step-N" (train.keep_checkpoints).
 // Throws std::runtime_error naming what is missing or incompatible.
 LoadedModel load_model_dir(const std::string& dir, const std::string& which = "best");
+
+// A checkpoint name: letters, digits, '-', '_' and '.', not starting with '.'; throws UsageError
+// naming `option` otherwise.
+void check_checkpoint_name(const std::string& name, const std::string& option);
+
+// The model(s) of translate and evaluate: one directory, or several decoded as an ensemble
+// (s2s/decoding/ensemble.hpp). The first member's config gives the decoding settings and the
+// tokenizers.
+struct DecodingModels {
+  std::vector<LoadedModel> members;
+  std::unique_ptr<EnsembleModel> ensemble;  // with more than one member
+
+  Seq2SeqModel<float>& model() { return ensemble ? *ensemble : *members.front().model; }
+  const RunConfig& config() const { return members.front().config; }
+  const Codec& codec() const { return members.front().codec; }
+};
+
+// Loads every directory's `which` checkpoint. Several must share their vocabularies and
+// tokenizers: otherwise std::runtime_error names the first file that differs.
+DecodingModels load_decoding_models(const std::vector<std::string>& dirs, const std::string& which);
 
 // Refuses a checkpoint written by an s2s of another major.minor version.
 void check_checkpoint_version(const Checkpoint& checkpoint, const std::string& path);

@@ -159,3 +159,55 @@ TEST_CASE("Worker threads' summed shard gradients equal the batch's gradient, ru
   const arma::fvec scaled = threaded(scaled_whole);
   CHECK(arma::norm(scaled - scaled_expected) / arma::norm(scaled_expected) < 1e-5);
 }
+
+TEST_CASE("Accumulated gradients of several batches equal the gradient of their concatenation",
+          "[data_parallel][accumulate]") {
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  const auto normalization = GENERATE(LossNormalization::tokens, LossNormalization::sentences,
+                                      LossNormalization::none);
+  const int W = GENERATE(1, 2);
+  INFO(type << ", normalization " << static_cast<int>(normalization) << ", " << W << " workers");
+  const ModelConfig config = tiny_model(type);
+  auto model = make_model<float>(config, 8, 8);
+  Rng rng(3);
+  model->init(rng);
+  const auto pairs = tiny_pairs();
+  const Batch whole = make_batch(pairs, {0, 1, 2, 3, 4, 5, 6});
+  // Three batches of unequal sizes and lengths, taken as one.
+  const Batch a = make_batch(pairs, {0, 1}), b = make_batch(pairs, {2, 3, 4}),
+              c = make_batch(pairs, {5, 6});
+  LossOptions options;
+  options.label_smoothing = 0.1;
+  options.normalization = normalization;
+
+  model->params().zero_grad();
+  const LossStats expected_stats = model->forward_backward(whole, options, true, true, rng);
+  const arma::fvec expected = model->params().grads();
+
+  std::unique_ptr<GradientWorkers> workers;
+  if (W > 1)
+    workers = std::make_unique<GradientWorkers>(
+        [&] { return make_model<float>(config, 8, 8); }, std::vector<Rng>(W - 1, Rng(9)));
+  model->params().zero_grad();
+  const LossStats stats = accumulated_forward_backward(*model, {&a, &b, &c}, options,
+                                                       Communicator(), rng, workers.get());
+  const arma::fvec accumulated = model->params().grads();
+  const double relative = arma::norm(accumulated - expected) / arma::norm(expected);
+  INFO("relative difference " << relative);
+  CHECK(arma::norm(expected) > 0);
+  CHECK(relative < 1e-5);  // float, another order of summation
+  CHECK(stats.loss == Approx(expected_stats.loss).epsilon(1e-5));
+  CHECK(stats.tokens == expected_stats.tokens);
+
+  // The tolerance can fail: the mean of the three batches' own normalised gradients (what
+  // accumulating without a joint normaliser gives) is well outside it.
+  if (normalization != LossNormalization::none) {
+    arma::fvec separate(expected.n_elem, arma::fill::zeros);
+    for (const Batch* batch : {&a, &b, &c}) {
+      model->params().zero_grad();
+      model->forward_backward(*batch, options, true, true, rng);
+      separate += model->params().grads() / 3.0f;
+    }
+    CHECK(arma::norm(separate - expected) / arma::norm(expected) > 1e-3);
+  }
+}

@@ -90,6 +90,15 @@ void validate(const RunConfig& c) {
   check(t.sampling_ratio >= 0 && t.sampling_ratio <= 1, "train.sampling_ratio must be in [0, 1]");
   check(t.valid_every >= 0 && t.patience >= 0 && t.log_every >= 1 && t.threads >= 0,
         "train.valid_every, train.patience, train.threads must be >= 0 and train.log_every >= 1");
+  check(std::isfinite(t.ema_decay) && t.ema_decay >= 0 && t.ema_decay < 1,
+        "train.ema_decay must be in [0, 1)");
+  check(t.keep_checkpoints >= 0 && t.keep_checkpoints <= 1000,
+        "train.keep_checkpoints must be in [0, 1000]");
+  check(t.keep_checkpoints == 0 || !d.dev.empty(),
+        "train.keep_checkpoints keeps validation checkpoints: it needs a dev set (data.dev)");
+  check(t.valid_beam >= 0 && t.valid_beam <= 1000, "train.valid_beam must be in [0, 1000]");
+  check(t.accumulate >= 1 && t.accumulate <= 4096,
+        "train.accumulate must be between 1 and 4096, got " + std::to_string(t.accumulate));
   check(t.workers >= 1 && t.workers <= 256,
         "train.workers must be between 1 and 256, got " + std::to_string(t.workers));
   check_choice("train.early_stopping_metric", t.early_stopping_metric,

@@ -64,6 +64,10 @@ struct TrainConfig {
   int max_steps = 0;                    // 0: no limit; stops at whichever comes first
   int batch_size = 64;
   std::string batch_unit = "sentences"; // sentences | tokens
+  int accumulate = 1;                   // batches per optimizer step (gradient accumulation)
+  bool ema = false;                     // validate and keep an exponential moving average
+  double ema_decay = 0.999;             // of the weights (weight_averaging.hpp)
+  int keep_checkpoints = 0;             // step-N.ckpt of the last K validations (s2s average)
   std::string optimizer = "adam";       // sgd | adam | adamw
   double lr = 1e-3;
   double momentum = 0.0;
@@ -81,6 +85,7 @@ struct TrainConfig {
   std::string normalization = "tokens"; // tokens | sentences | none
   double sampling_ratio = 0.0;          // scheduled sampling
   int valid_every = 500;                // steps; 0: once per epoch
+  int valid_beam = 1;                   // beam width of dev decoding; 0: decode.beam_size
   int checkpoint_every = 1000;          // steps between last.ckpt saves besides validations;
                                         // 0: only at validations and at the end
   std::string early_stopping_metric = "loss";  // loss | per | wer | acc | bleu | chrf

@@ -44,17 +44,18 @@ Batch shard_of(const Batch& global, int rank, int ranks) {
 }
 
 double global_loss_normalizer(const Batch& global, const LossOptions& options) {
-  switch (options.normalization) {
-    case LossNormalization::tokens: {
-      const std::size_t tokens = global.target_tokens();
-      return tokens > 0 ? static_cast<double>(tokens) : 1.0;
-    }
-    case LossNormalization::sentences:
-      return static_cast<double>(global.size);
-    case LossNormalization::none:
-      return 1.0;
-  }
-  return 1.0;
+  return global_loss_normalizer({&global}, options);
+}
+
+double global_loss_normalizer(const std::vector<const Batch*>& batches,
+                              const LossOptions& options) {
+  if (options.normalization == LossNormalization::none) return 1.0;
+  double n = 0.0;
+  for (const Batch* batch : batches)
+    n += static_cast<double>(options.normalization == LossNormalization::tokens
+                                 ? batch->target_tokens()
+                                 : batch->size);
+  return n > 0 ? n : 1.0;
 }
 
 GradientWorkers::GradientWorkers(const ReplicaFactory& make_replica, std::vector<Rng> rngs)
@@ -108,15 +109,24 @@ LossStats threaded_sum_gradient(Seq2SeqModel<float>& model, const Batch& shard,
 LossStats data_parallel_forward_backward(Seq2SeqModel<float>& model, const Batch& global,
                                          const LossOptions& options, const Communicator& comm,
                                          Rng& rng, GradientWorkers* workers) {
-  const double normalizer = global_loss_normalizer(global, options);
+  return accumulated_forward_backward(model, {&global}, options, comm, rng, workers);
+}
+
+LossStats accumulated_forward_backward(Seq2SeqModel<float>& model,
+                                       const std::vector<const Batch*>& batches,
+                                       const LossOptions& options, const Communicator& comm,
+                                       Rng& rng, GradientWorkers* workers) {
+  const double normalizer = global_loss_normalizer(batches, options);
   LossOptions shard_options = options;
   shard_options.normalization = LossNormalization::none;  // Σ ℓ_i over the shard
-  const Batch shard = shard_of(global, comm.rank(), comm.size());
   LossStats local;
-  if (workers != nullptr && workers->size() > 1)
-    local = threaded_sum_gradient(model, shard, shard_options, rng, *workers);
-  else if (shard.size > 0)
-    local = model.forward_backward(shard, shard_options, true, true, rng);
+  for (const Batch* global : batches) {
+    const Batch shard = shard_of(*global, comm.rank(), comm.size());
+    if (workers != nullptr && workers->size() > 1)
+      local = add_stats(local, threaded_sum_gradient(model, shard, shard_options, rng, *workers));
+    else if (shard.size > 0)
+      local = add_stats(local, model.forward_backward(shard, shard_options, true, true, rng));
+  }
 
   auto& grads = model.params().grads();
   comm.allreduce_sum(grads.memptr(), grads.n_elem);

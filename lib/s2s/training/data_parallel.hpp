@@ -45,6 +45,8 @@ Batch shard_of(const Batch& global, int rank, int ranks);
 
 // The normaliser N of the global batch for options.normalization (see above).
 double global_loss_normalizer(const Batch& global, const LossOptions& options);
+// The normaliser of several batches taken as one: their tokens (or sentences) add up.
+double global_loss_normalizer(const std::vector<const Batch*>& batches, const LossOptions& options);
 
 // W threads of one process for the gradient of a batch: worker 0 is the caller with the trained
 // model and the caller's Rng; worker w ≥ 1 has replica(w) (a model of the same configuration,
@@ -73,5 +75,14 @@ class GradientWorkers {
 LossStats data_parallel_forward_backward(Seq2SeqModel<float>& model, const Batch& global,
                                          const LossOptions& options, const Communicator& comm,
                                          Rng& rng, GradientWorkers* workers = nullptr);
+
+// Gradient accumulation (train.accumulate): the same for several batches taken as one global
+// batch, ∇ (Σ_batches Σ_i ℓ_i) / N with N their joint normaliser, computed one batch at a time
+// (memory of one batch). Equals data_parallel_forward_backward on the batches concatenated, up
+// to the order of summation; dropout draws follow the batches' order.
+LossStats accumulated_forward_backward(Seq2SeqModel<float>& model,
+                                       const std::vector<const Batch*>& batches,
+                                       const LossOptions& options, const Communicator& comm,
+                                       Rng& rng, GradientWorkers* workers = nullptr);
 
 }  // namespace s2s

@@ -5,7 +5,7 @@
 namespace s2s {
 
 namespace {
-const std::string kParamPrefix = "param/";
+const std::string kParamPrefix = kParameterKeyPrefix;
 const std::string kOptimPrefix = "optim/";
 }  // namespace
 

@@ -8,6 +8,9 @@
 
 namespace s2s {
 
+// The key prefix of parameter tensors in a checkpoint.
+inline constexpr const char* kParameterKeyPrefix = "param/";
+
 void save_parameters(const ParameterStore<float>& params, Checkpoint& checkpoint);
 // Throws std::runtime_error naming the first missing, extra or mis-shaped parameter.
 void load_parameters(const Checkpoint& checkpoint, ParameterStore<float>& params);

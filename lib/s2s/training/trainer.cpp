@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -62,6 +64,9 @@ void truncate_log(const std::string& path, long step) {
   write_file_atomically(path, kept);
 }
 
+// The weight average of train.ema in a full checkpoint.
+const std::string kEmaKey = "ema/average";
+
 constexpr std::uint64_t kDropoutSeedOffset = 0x9E3779B97F4A7C15ULL;
 // Rank r > 0 of a multi-process run draws dropout from seed + offset + r · stride (rank 0 draws
 // what a single process draws).
@@ -93,6 +98,23 @@ std::string rng_key(int rank, int worker = 0) {
 
 }  // namespace
 
+std::string validation_checkpoint_name(long step) {
+  return "step-" + std::to_string(step) + ".ckpt";
+}
+
+std::vector<std::pair<long, std::string>> validation_checkpoints(const std::string& dir) {
+  static const std::regex name(R"(step-([0-9]{1,18})\.ckpt)");
+  std::vector<std::pair<long, std::string>> found;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    std::smatch m;
+    const std::string file = entry.path().filename().string();
+    if (std::regex_match(file, m, name)) found.emplace_back(std::stol(m[1]), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
                  const std::vector<SequencePair>& train, const DevSet* dev, TrainerContext context)
     : config_(config),
@@ -109,6 +131,7 @@ Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
   loss_options_.normalization = parse_loss_normalization(config.train.normalization);
   loss_options_.sampling_ratio = config.train.sampling_ratio;
   stream_.seek(0);
+  if (config.train.ema) ema_.emplace(config.train.ema_decay);
   const int W = config.train.workers;
   if (W > 1) {
     std::vector<Rng> rngs;
@@ -179,6 +202,18 @@ void Trainer::resume(const Checkpoint& c) {
   s.best = c.scalar("schedule.best");
   s.has_best = c.scalar("schedule.has_best") != 0;
   schedule_.set_state(s);
+  if (ema_) {
+    const auto it = c.tensors.find(kEmaKey);
+    if (it == c.tensors.end())
+      throw std::runtime_error("checkpoint has no weight average (it was trained without "
+                               "train.ema)");
+    if (it->second.data.size() != model_.params().size())
+      throw std::runtime_error("damaged checkpoint: its weight average has " +
+                               std::to_string(it->second.data.size()) + " values, the model " +
+                               std::to_string(model_.params().size()));
+    ema_->average() = arma::fvec(it->second.data);
+    ema_resumed_ = true;
+  }
   if (!context_.comm.is_root()) return;
   truncate_log(config_.train.output_dir + "/train_log.jsonl", step_);
   log_.open(config_.train.output_dir + "/train_log.jsonl", std::ios::app);
@@ -193,6 +228,10 @@ Checkpoint Trainer::make_checkpoint(
   for (const auto& [key, text] : context_.checkpoint_texts) c.texts[key] = text;
   if (!full) return c;
   save_optimizer(*optimizer_, c);
+  if (ema_) {
+    const arma::fvec& a = ema_->average();
+    c.tensors[kEmaKey] = TensorRecord{a.n_elem, 1, std::vector<float>(a.begin(), a.end())};
+  }
   const BatchCursor cursor = stream_.cursor();
   c.scalars["epoch"] = static_cast<double>(cursor.epoch);
   c.scalars["position"] = static_cast<double>(cursor.position);
@@ -223,6 +262,26 @@ void Trainer::save(const std::string& file, bool full) const {
   }
   if (context_.comm.is_root())
     save_checkpoint(config_.train.output_dir + "/" + file, make_checkpoint(full, rng_states));
+}
+
+void Trainer::keep_validation_checkpoint() const {
+  if (config_.train.keep_checkpoints == 0 || !context_.comm.is_root()) return;
+  const std::string dir = config_.train.output_dir;
+  save_checkpoint(dir + "/" + validation_checkpoint_name(step_), make_checkpoint(false, {}));
+  const std::vector<std::pair<long, std::string>> kept = validation_checkpoints(dir);
+  const std::size_t keep = static_cast<std::size_t>(config_.train.keep_checkpoints);
+  for (std::size_t i = 0; i + keep < kept.size(); ++i) std::filesystem::remove(kept[i].second);
+}
+
+void Trainer::swap_in_average() {
+  if (!ema_) return;
+  raw_weights_ = model_.params().values();
+  model_.params().values() = ema_->average();
+}
+
+void Trainer::swap_out_average() {
+  if (!ema_) return;
+  model_.params().values() = raw_weights_;
 }
 
 double Trainer::elapsed() const {
@@ -260,6 +319,9 @@ Trainer::Validation Trainer::validate() {
     sources.reserve(dev_->pairs.size());
     for (const auto& p : dev_->pairs) sources.push_back(p.source);
     DecodeOptions options;
+    const auto& t = config_.train;
+    options.beam_size = static_cast<uword>(t.valid_beam > 0 ? t.valid_beam : config_.decode.beam_size);
+    if (t.valid_beam == 0) options.length_penalty = config_.decode.length_penalty;
     options.max_length_ratio = config_.decode.max_length_ratio;
     options.max_length_extra = static_cast<uword>(config_.decode.max_length_extra);
     const auto translations =
@@ -302,7 +364,9 @@ void Trainer::show_progress(double loss, double tokens_per_s) {
   if (context_.out == nullptr) return;
   const auto& t = config_.train;
   long total = 0;
-  if (t.epochs > 0) total = static_cast<long>(t.epochs * stream_.batches_in_epoch());
+  if (t.epochs > 0)
+    total = static_cast<long>(t.epochs * ((stream_.batches_in_epoch() + t.accumulate - 1) /
+                                          static_cast<std::size_t>(t.accumulate)));
   if (t.max_steps > 0) total = total > 0 ? std::min<long>(total, t.max_steps) : t.max_steps;
   char buf[256];
   if (context_.interactive) {
@@ -335,11 +399,13 @@ TrainSummary Trainer::run() {
   }
   // Identical by construction (same seed or same checkpoint); the broadcast makes it certain.
   comm.broadcast(model_.params().values().memptr(), model_.params().values().n_elem);
+  if (ema_ && !ema_resumed_) ema_->reset(model_.params().values());
   const auto& t = config_.train;
   const Metric metric = parse_metric(t.early_stopping_metric);
 
   auto run_validation = [&](double train_loss, double tokens_per_s) {
     last_validated_step_ = step_;
+    swap_in_average();  // train.ema: the average is what is validated and kept as best
     // Rank 0 validates; the others wait for its result in the broadcast.
     const Validation v = comm.is_root() ? validate() : Validation{};
     const double value = metric == Metric::kLoss ? v.loss : metric_value(v.metrics, metric);
@@ -354,6 +420,8 @@ TrainSummary Trainer::run() {
     } else {
       ++bad_validations_;
     }
+    keep_validation_checkpoint();
+    swap_out_average();
     log_line(train_loss, &v, tokens_per_s);
     save("last.ckpt", true);
     if (context_.out != nullptr && comm.is_root()) {
@@ -371,9 +439,15 @@ TrainSummary Trainer::run() {
   double interval_tokens = 0.0;
   auto interval_start = std::chrono::steady_clock::now();
   double last_rate = 0.0;
-  Batch batch;
+  // One optimizer step takes train.accumulate batches (the last step of an epoch may take
+  // fewer); the buffers are reused from step to step.
+  std::vector<Batch> group(static_cast<std::size_t>(t.accumulate));
+  std::vector<const Batch*> taken;
   while (!done()) {
-    if (!stream_.next(batch)) {
+    taken.clear();
+    while (taken.size() < group.size() && stream_.next(group[taken.size()]))
+      taken.push_back(&group[taken.size()]);
+    if (taken.empty()) {  // the epoch is over
       stream_.seek(stream_.epoch() + 1);
       if (dev_ != nullptr && t.valid_every == 0) run_validation(last_loss_, last_rate);
       continue;
@@ -381,12 +455,16 @@ TrainSummary Trainer::run() {
     ++step_;
     model_.params().zero_grad();
     const LossStats s =
-        comm.size() > 1 || workers_
-            ? data_parallel_forward_backward(model_, batch, loss_options_, comm, rng_, workers_.get())
-            : model_.forward_backward(batch, loss_options_, true, true, rng_);
+        t.accumulate > 1
+            ? accumulated_forward_backward(model_, taken, loss_options_, comm, rng_, workers_.get())
+        : comm.size() > 1 || workers_
+            ? data_parallel_forward_backward(model_, group[0], loss_options_, comm, rng_,
+                                             workers_.get())
+            : model_.forward_backward(group[0], loss_options_, true, true, rng_);
     WorkerPool* pool = workers_ ? &workers_->pool() : nullptr;
     if (t.clip_norm > 0) clip_grad_norm(model_.params().grads(), t.clip_norm, pool);
     optimizer_->step(model_.params(), schedule_.lr(step_), pool);
+    if (ema_) ema_->update(model_.params().values());
     interval_loss_ += s.loss;
     interval_tokens += s.tokens;
     ++interval_steps_;
@@ -413,7 +491,11 @@ TrainSummary Trainer::run() {
   // before the first scheduled validation.
   if (dev_ != nullptr && step_ != last_validated_step_) run_validation(last_loss_, last_rate);
   save("last.ckpt", true);
-  if (dev_ == nullptr) save("best.ckpt", false);
+  if (dev_ == nullptr) {
+    swap_in_average();
+    save("best.ckpt", false);
+    swap_out_average();
+  }
 
   TrainSummary summary;
   summary.steps = step_;

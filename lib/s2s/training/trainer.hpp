@@ -32,6 +32,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -46,6 +47,7 @@
 #include "s2s/training/distributed.hpp"
 #include "s2s/training/optim.hpp"
 #include "s2s/training/schedule.hpp"
+#include "s2s/training/weight_averaging.hpp"
 
 namespace s2s {
 
@@ -71,6 +73,11 @@ struct TrainSummary {
   double elapsed_seconds = 0.0;
 };
 
+// train.keep_checkpoints: "step-N.ckpt", and the ones in a model directory as (N, path) in
+// increasing N.
+std::string validation_checkpoint_name(long step);
+std::vector<std::pair<long, std::string>> validation_checkpoints(const std::string& dir);
+
 class Trainer {
  public:
   Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
@@ -95,6 +102,12 @@ class Trainer {
   // Collective: every rank calls it (a full checkpoint gathers the ranks' RNG states); rank 0
   // writes.
   void save(const std::string& file, bool full) const;
+  // step-N.ckpt of the weights just validated, and the removal of those beyond the last
+  // train.keep_checkpoints. Rank 0 only.
+  void keep_validation_checkpoint() const;
+  // With train.ema: the average in the model's weights (the raw weights kept aside), and back.
+  void swap_in_average();
+  void swap_out_average();
   void log_line(double train_loss, const Validation* validation, double tokens_per_s);
   void show_progress(double loss, double tokens_per_s);
   bool done() const;
@@ -110,6 +123,9 @@ class Trainer {
   LossOptions loss_options_;
   Rng rng_;
   std::unique_ptr<GradientWorkers> workers_;  // null when train.workers = 1
+  std::optional<ParameterEma> ema_;           // train.ema
+  bool ema_resumed_ = false;                  // the average came from a checkpoint
+  arma::fvec raw_weights_;                    // the weights while the average is swapped in
   long step_ = 0;
   double best_ = 0.0;
   bool has_best_ = false;
