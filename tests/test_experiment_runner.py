@@ -8,12 +8,14 @@
 - an interrupted run is continued: a run that lost its test_metrics.json is finished again, and
   runs trained to 150 steps and then continued to 300 reproduce the uninterrupted results.csv;
 - --only runs a subset, and the tables cover every finished run;
-- bad specs fail with one line on stderr and a non-zero exit.
+- bad specs fail with one line on stderr and a non-zero exit;
+- experiments/time_to_quality.py reads a run's log: the best dev WER within a time budget.
 Exits non-zero with a message on the first failure.
 """
 import argparse
 import csv
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -128,6 +130,21 @@ def main():
         for name in expected:
             if not os.path.exists(os.path.join(work["a"], "results", name)):
                 fail(f"no {name} in the results directory")
+
+        # Time to quality: with a budget past the run's end, the run's best dev WER.
+        run_dir = os.path.join(work["a"], "runs", "dot", "seed1")
+        script = os.path.join(REPO_ROOT, "experiments", "time_to_quality.py")
+        table = subprocess.run([sys.executable, script, run_dir, "--minutes", "1000"],
+                               capture_output=True, text=True)
+        wers = [float(e["dev_wer"]) for e in map(json.loads, open(
+            os.path.join(run_dir, "train_log.jsonl"))) if "dev_wer" in e]
+        if table.returncode != 0 or f"| {min(wers):.2f} |" not in table.stdout:
+            fail(f"time_to_quality.py: best dev WER {min(wers):.2f} not in:\n{table.stdout}"
+                 f"{table.stderr}")
+        missing = subprocess.run([sys.executable, script, os.path.join(tmp, "nothing")],
+                                 capture_output=True, text=True)
+        if missing.returncode != 2 or "no such file" not in missing.stderr:
+            fail(f"time_to_quality.py on a missing run: exit {missing.returncode}")
 
         # A finished rerun trains nothing; a run that lost its final metrics is finished again.
         os.remove(os.path.join(work["a"], "runs", "dot", "seed2", "test_metrics.json"))
