@@ -70,6 +70,21 @@ double logged(const std::string& log_path, long step, const std::string& field) 
   return std::stod(m[1]);
 }
 
+// Trains runs "straight" (40 steps) and "resumed" (20 steps, then --resume to 40) with `extra`:
+// the same best.ckpt bytes and the same log.
+void check_resume_is_exact(const Task& task, const std::vector<std::string>& extra) {
+  REQUIRE(task.train("straight", extra).exit_code == 0);
+  std::vector<std::string> first = extra;
+  first.insert(first.end(), {"--train.max_steps", "20"});
+  REQUIRE(task.train("resumed", first).exit_code == 0);
+  REQUIRE(run_cli({"train", "--resume", task.run("resumed"), "--quiet", "--train.max_steps", "40"})
+              .exit_code == 0);
+  CHECK(read_whole_file(task.run("straight") + "/best.ckpt") ==
+        read_whole_file(task.run("resumed") + "/best.ckpt"));
+  CHECK(log_without_timing(task.run("straight") + "/train_log.jsonl") ==
+        log_without_timing(task.run("resumed") + "/train_log.jsonl"));
+}
+
 }  // namespace
 
 TEST_CASE("The weight average follows a <- d a + (1 - d) theta; decay 0 is the weights",
@@ -146,15 +161,7 @@ TEST_CASE("train.ema with decay 0 trains and keeps exactly the run without it",
 TEST_CASE("A run with train.ema resumed from its last.ckpt ends as the run without a break",
           "[recipes][ema]") {
   Task task;
-  const std::vector<std::string> ema = {"--train.ema", "true", "--train.ema_decay", "0.8"};
-  REQUIRE(task.train("straight", ema).exit_code == 0);
-  std::vector<std::string> first = ema;
-  first.insert(first.end(), {"--train.max_steps", "20"});
-  REQUIRE(task.train("resumed", first).exit_code == 0);
-  REQUIRE(run_cli({"train", "--resume", task.run("resumed"), "--quiet", "--train.max_steps", "40"})
-              .exit_code == 0);
-  CHECK(read_whole_file(task.run("straight") + "/best.ckpt") ==
-        read_whole_file(task.run("resumed") + "/best.ckpt"));
+  check_resume_is_exact(task, {"--train.ema", "true", "--train.ema_decay", "0.8"});
   CHECK(load_checkpoint(task.run("straight") + "/last.ckpt").tensors.at("ema/average").data ==
         load_checkpoint(task.run("resumed") + "/last.ckpt").tensors.at("ema/average").data);
   // A last.ckpt without an average cannot resume a run that keeps one.
@@ -169,17 +176,7 @@ TEST_CASE("A run with train.ema resumed from its last.ckpt ends as the run witho
 TEST_CASE("train.accumulate takes several batches per step and resumes exactly",
           "[recipes][accumulate]") {
   Task task;
-  const std::vector<std::string> two = {"--train.accumulate", "2", "--train.batch_size", "8"};
-  REQUIRE(task.train("straight", two).exit_code == 0);
-  std::vector<std::string> first = two;
-  first.insert(first.end(), {"--train.max_steps", "20"});
-  REQUIRE(task.train("resumed", first).exit_code == 0);
-  REQUIRE(run_cli({"train", "--resume", task.run("resumed"), "--quiet", "--train.max_steps", "40"})
-              .exit_code == 0);
-  CHECK(read_whole_file(task.run("straight") + "/best.ckpt") ==
-        read_whole_file(task.run("resumed") + "/best.ckpt"));
-  CHECK(log_without_timing(task.run("straight") + "/train_log.jsonl") ==
-        log_without_timing(task.run("resumed") + "/train_log.jsonl"));
+  check_resume_is_exact(task, {"--train.accumulate", "2", "--train.batch_size", "8"});
   // 40 steps of 2 batches of 8 read 640 sentences: 2 epochs of the 300 pairs, and a little.
   const std::string log = read_whole_file(task.run("straight") + "/train_log.jsonl");
   CHECK(log.find("{\"step\":40,\"epoch\":2,") != std::string::npos);
