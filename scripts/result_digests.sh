@@ -5,7 +5,7 @@
 # bridge, scheduled sampling, tied embeddings, worker threads, and the Transformer's norms,
 # activations and position kinds; then beam-4 decoding with attention output of three of them.
 # One line per run: name, digest of last.ckpt (scripts/ckpt_digest.py: the wall-clock field
-# masked), of best.ckpt, and of train_log.jsonl without its timings. About 30 s on 2 cores.
+# masked), of best.ckpt, and of train_log.jsonl without its timings and its provenance line (commit, machine). About 30 s on 2 cores.
 #
 #   scripts/result_digests.sh build/bin/s2s OUT_DIR > before.txt
 #   ... change, rebuild ...
@@ -44,7 +44,8 @@ run() {
     > "$OUT/$name.stdout" 2>&1 || { echo "result_digests: $name failed (see $OUT/$name.stdout)" >&2; exit 1; }
   echo "$name $("$HERE/ckpt_digest.py" "$OUT/$name/last.ckpt" | cut -c1-16)" \
     "$(digest < "$OUT/$name/best.ckpt")" \
-    "$(sed -E 's/,"tokens_per_s":[^,}]*|,"elapsed_s":[^,}]*//g' "$OUT/$name/train_log.jsonl" | digest)"
+    "$(grep -v '^{"provenance"' "$OUT/$name/train_log.jsonl" |
+       sed -E 's/,"tokens_per_s":[^,}]*|,"elapsed_s":[^,}]*//g' | digest)"
 }
 run gru-none --model.attention none
 run gru-dot --model.attention dot --model.dot_scale true

@@ -41,8 +41,6 @@ class EnsembleModel : public Seq2SeqModel<float> {
   void reorder(DecodeState& state, const std::vector<uword>& rows) override;
   AttentionWeights<float> attention(const DecodeState& state) const override;
 
-  std::size_t size() const { return members_.size(); }
-
  private:
   std::vector<Seq2SeqModel<float>*> members_;
   ParameterStore<float> params_;

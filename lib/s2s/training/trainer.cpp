@@ -455,11 +455,8 @@ TrainSummary Trainer::run() {
     ++step_;
     model_.params().zero_grad();
     const LossStats s =
-        t.accumulate > 1
+        t.accumulate > 1 || comm.size() > 1 || workers_
             ? accumulated_forward_backward(model_, taken, loss_options_, comm, rng_, workers_.get())
-        : comm.size() > 1 || workers_
-            ? data_parallel_forward_backward(model_, group[0], loss_options_, comm, rng_,
-                                             workers_.get())
             : model_.forward_backward(group[0], loss_options_, true, true, rng_);
     WorkerPool* pool = workers_ ? &workers_->pool() : nullptr;
     if (t.clip_norm > 0) clip_grad_norm(model_.params().grads(), t.clip_norm, pool);
