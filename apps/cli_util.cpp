@@ -40,6 +40,15 @@ void DecodeFlags::add_to(po::options_description& opts) {
       ("reproducible", po::value<std::string>(&reproducible), "fast | portable (default: the model's train.reproducible; README, Reproducibility)");
 }
 
+void DecodeFlags::add_sampling_to(po::options_description& opts) {
+  opts.add_options()
+      ("sample", po::bool_switch(&sample), "draw outputs from the model's distribution instead of searching (--nbest samples per input, in the order drawn); reproducible for a --seed, whatever the batching")
+      ("temperature", po::value<double>(&temperature)->default_value(1.0), "--sample: divide the log-probabilities by this (> 0; < 1 sharpens, > 1 flattens)")
+      ("top-k", po::value<int>(&top_k)->default_value(0), "--sample: draw only among the k most probable tokens (0: all)")
+      ("top-p", po::value<double>(&top_p)->default_value(1.0), "--sample: draw only among the fewest most probable tokens whose probability reaches p (nucleus sampling; 1: all)")
+      ("seed", po::value<unsigned long long>(&seed)->default_value(1), "--sample: random seed");
+}
+
 Reproducibility DecodeFlags::reproducibility(const TrainConfig& model_training) const {
   try {
     return parse_reproducibility(reproducible.empty() ? model_training.reproducible : reproducible);
@@ -80,6 +89,18 @@ DecodeOptions DecodeFlags::resolve(const DecodeConfig& config) const {
   options.max_length_ratio = config.max_length_ratio;
   options.max_length_extra = static_cast<uword>(config.max_length_extra);
   options.nbest = static_cast<uword>(nbest);
+  if (sample) {
+    if (beam > 0) throw UsageError("--sample draws outputs; it does not take --beam");
+    if (top_k < 0) throw UsageError("--top-k must be >= 0");
+    options.sampling = {true, temperature, static_cast<uword>(top_k), top_p,
+                        static_cast<std::uint64_t>(seed)};
+    try {
+      check_sampling_options(options.sampling);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--sample: ") + e.what());
+    }
+    return options;
+  }
   if (options.nbest > options.beam_size)
     throw UsageError("--nbest " + std::to_string(nbest) + " needs --beam of at least as much");
   return options;

@@ -31,7 +31,13 @@ struct DecodeFlags {
   int batch_size = 64;
   int workers = 0;             // 0: one per core
   std::string reproducible;    // "": the model's train.reproducible
+  // Sampling (translate only: add_sampling_to); --nbest is then the number of samples.
+  bool sample = false;
+  double temperature = 1.0, top_p = 1.0;
+  int top_k = 0;
+  unsigned long long seed = 1;
   void add_to(boost::program_options::options_description& opts);
+  void add_sampling_to(boost::program_options::options_description& opts);
   DecodeOptions resolve(const DecodeConfig& config) const;
   // --reproducible, or the model's train.reproducible; a bad name is a usage error.
   Reproducibility reproducibility(const TrainConfig& model_training) const;

@@ -1,4 +1,5 @@
-// s2s translate --model DIR [--beam K] [--input FILE] [--output FILE] [--attention-out FILE]
+// s2s translate --model DIR [--beam K | --sample ...] [--input FILE] [--output FILE]
+//               [--attention-out FILE]
 //
 // Outputs: --output and --attention-out appear whole, when every line is done (output_file.hpp);
 // standard output streams, and a failed write ends the run with an error.
@@ -136,6 +137,7 @@ int run_translate(const Args& args) {
       ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)")
       ("attention-out", po::value<std::string>(&attention_out), "write the attention weights of each output as JSON lines (docs/attention_format.md)");
   flags.add_to(opts);
+  flags.add_sampling_to(opts);
   po::variables_map vm;
   parse_args(args, opts, vm);
   if (vm.count("help")) {
@@ -172,7 +174,7 @@ int run_translate(const Args& args) {
   std::size_t line_number = 0;
   auto flush = [&] {
     std::vector<std::vector<Index>> sources;
-    std::vector<std::size_t> non_empty;
+    std::vector<std::size_t> non_empty, numbers;  // numbers: 0-based input lines
     const std::size_t first_line = line_number - lines.size() + 1;
     for (std::size_t i = 0; i < lines.size(); ++i) {
       std::vector<Index> ids = codec.encode_source(lines[i]);
@@ -184,11 +186,12 @@ int run_translate(const Args& args) {
                                  std::to_string(max_length) + ")");
       sources.push_back(std::move(ids));
       non_empty.push_back(i);
+      numbers.push_back(first_line - 1 + i);
     }
     std::vector<Translation> translations(lines.size());
     if (!sources.empty()) {
       auto done = translate(models.model(), sources, codec.target_vocab, *codec.target_tokenizer,
-                            options, static_cast<uword>(flags.batch_size), pool.get());
+                            options, static_cast<uword>(flags.batch_size), pool.get(), numbers);
       for (std::size_t k = 0; k < non_empty.size(); ++k)
         translations[non_empty[k]] = std::move(done[k]);
     }

@@ -12,6 +12,7 @@ int run_train(const Args& args);
 int run_translate(const Args& args);
 int run_evaluate(const Args& args);
 int run_score(const Args& args);
+int run_score_model(const Args& args);
 int run_generate(const Args& args);
 int run_config_doc(const Args& args);
 int run_average(const Args& args);

@@ -32,6 +32,7 @@ const Command kCommands[] = {
     {"evaluate", s2s::app::run_evaluate, "decode a test set and print BLEU, chrF, PER, WER, accuracy", false},
     {"average", s2s::app::run_average, "average the last K validation checkpoints of a model", false},
     {"score", s2s::app::run_score, "score existing hypotheses against references", false},
+    {"score-model", s2s::app::run_score_model, "the log-probability a model gives given outputs, token by token (forced scoring)", false},
     {"generate", s2s::app::run_generate, "write a generated task (reverse, copy, sort, date)", false},
     {"config-doc", s2s::app::run_config_doc, "print every config key as Markdown (docs/config.md)", false},
 };

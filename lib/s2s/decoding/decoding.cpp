@@ -76,26 +76,37 @@ uword model_output_limit(const Seq2SeqModel<Real>& model, uword src_length,
 
 }  // namespace
 
-template <typename Real>
-std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
-                                                   const std::vector<Index>& src,
-                                                   const std::vector<uword>& src_lengths,
-                                                   uword src_steps, const DecodeOptions& options) {
-  const uword batch = src_lengths.size();
+namespace {
+
+// Greedy search and sampling: `copies` rows per source, each extending one hypothesis by the
+// token choose(log_probs, row, hypothesis) picks at each step; hypothesis b·copies + c is copy c
+// of source b.
+template <typename Real, typename Choose>
+std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
+                                                      const std::vector<Index>& src,
+                                                      const std::vector<uword>& src_lengths,
+                                                      uword src_steps, const DecodeOptions& options,
+                                                      uword copies, Choose&& choose) {
+  const uword batch = src_lengths.size(), count = batch * copies;
   std::unique_ptr<DecodeState> state = model.encode(src, src_lengths, src_steps);
-  std::vector<Hypothesis> hyps(batch);
+  if (copies > 1) {  // B sources -> B·copies rows
+    std::vector<uword> expand(count);
+    for (uword i = 0; i < count; ++i) expand[i] = i / copies;
+    model.reorder(*state, expand);
+  }
+  std::vector<Hypothesis> hyps(count);
   std::vector<uword> limit(batch);
   uword longest = 0;
   for (uword b = 0; b < batch; ++b) {
     limit[b] = model_output_limit(model, src_lengths[b], options);
     longest = std::max(longest, limit[b]);
   }
-  // Row i of the state decodes source active[i]. Finished sources leave the state (reorder)
+  // Row i of the state extends hypothesis active[i]. Finished ones leave the state (reorder)
   // once an eighth of its rows have finished, so the steps after that compute only live rows.
-  std::vector<uword> active(batch), still_active, keep_rows;
-  for (uword b = 0; b < batch; ++b) active[b] = b;
-  std::vector<Index> prev(batch, Vocab::kBos), next_prev;
-  std::vector<bool> row_done(batch, false);
+  std::vector<uword> active(count), still_active, keep_rows;
+  for (uword h = 0; h < count; ++h) active[h] = h;
+  std::vector<Index> prev(count, Vocab::kBos), next_prev;
+  std::vector<bool> row_done(count, false);
   Mat<Real> log_probs;
   for (uword t = 0; t <= longest && !active.empty(); ++t) {
     model.decode_step(*state, prev, log_probs);
@@ -103,29 +114,30 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
     if (options.keep_attention) attn = model.attention(*state);
     uword finished_rows = 0;
     for (uword i = 0; i < active.size(); ++i) {
-      const uword b = active[i];
+      const uword h = active[i];
       if (row_done[i]) {
         ++finished_rows;
         continue;
       }
-      const uword best = log_probs.col(i).index_max();
-      hyps[b].log_prob += double(log_probs(best, i));
-      if (best == uword(Vocab::kEos) || t == limit[b]) {
+      Hypothesis& hyp = hyps[h];
+      const uword next = choose(log_probs, i, h);
+      hyp.log_prob += double(log_probs(next, i));
+      if (next == uword(Vocab::kEos) || t == limit[h / copies]) {
         // t == limit: the limit is reached; the step's token is not kept, its probability is
         // not counted.
-        if (best != uword(Vocab::kEos)) hyps[b].log_prob -= double(log_probs(best, i));
+        if (next != uword(Vocab::kEos)) hyp.log_prob -= double(log_probs(next, i));
         row_done[i] = true;
         ++finished_rows;
         prev[i] = Vocab::kPad;
         continue;
       }
-      hyps[b].tokens.push_back(static_cast<Index>(best));
+      hyp.tokens.push_back(static_cast<Index>(next));
       if (options.keep_attention) {
-        hyps[b].attention.push_back(attention_column(attn, i));
+        hyp.attention.push_back(attention_column(attn, i));
         auto columns = head_columns(attn, i);
-        if (!columns.empty()) hyps[b].head_attention.push_back(std::move(columns));
+        if (!columns.empty()) hyp.head_attention.push_back(std::move(columns));
       }
-      prev[i] = static_cast<Index>(best);
+      prev[i] = static_cast<Index>(next);
     }
     if (finished_rows == active.size()) break;
     if (finished_rows == 0 || 8 * finished_rows < active.size()) continue;
@@ -144,12 +156,123 @@ std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
     row_done.assign(active.size(), false);
   }
   std::vector<std::vector<Hypothesis>> result(batch);
-  for (uword b = 0; b < batch; ++b) {
-    hyps[b].score =
-        hyps[b].log_prob / gnmt_length_penalty(hyps[b].tokens.size(), options.length_penalty);
-    result[b].push_back(std::move(hyps[b]));
+  for (uword h = 0; h < count; ++h) {
+    hyps[h].score =
+        hyps[h].log_prob / gnmt_length_penalty(hyps[h].tokens.size(), options.length_penalty);
+    result[h / copies].push_back(std::move(hyps[h]));
   }
   return result;
+}
+
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+template <typename Real>
+void filtered_distribution(const Real* log_probs, uword vocab, const SamplingOptions& options,
+                           SampleScratch& scratch) {
+  auto& kept = scratch.kept;
+  kept.resize(vocab);
+  double top = -std::numeric_limits<double>::infinity();
+  for (uword v = 0; v < vocab; ++v) top = std::max(top, double(log_probs[v]) / options.temperature);
+  for (uword v = 0; v < vocab; ++v)
+    kept[v] = {std::exp(double(log_probs[v]) / options.temperature - top), v};
+  const auto more_probable = [](const std::pair<double, uword>& a,
+                                const std::pair<double, uword>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
+  uword size = vocab;
+  if (options.top_k > 0 && options.top_k < vocab) {
+    std::partial_sort(kept.begin(), kept.begin() + options.top_k, kept.end(), more_probable);
+    size = options.top_k;
+  } else {
+    std::sort(kept.begin(), kept.end(), more_probable);
+  }
+  double total = 0.0;
+  for (uword i = 0; i < size; ++i) total += kept[i].first;
+  if (options.top_p < 1.0) {  // the smallest most-probable prefix whose mass reaches top_p
+    double mass = 0.0;
+    uword n = 0;
+    while (n < size && mass < options.top_p * total) mass += kept[n++].first;
+    size = std::max<uword>(n, 1);
+    total = mass > 0.0 ? mass : kept[0].first;
+  }
+  kept.resize(size);
+  for (auto& entry : kept) entry.first /= total;
+}
+
+}  // namespace
+
+std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t source, std::uint64_t sample) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ source) ^ sample);
+}
+
+void check_sampling_options(const SamplingOptions& options) {
+  if (!(options.temperature > 0.0) || !std::isfinite(options.temperature))
+    throw std::invalid_argument("sampling temperature must be a number > 0 (for the most "
+                                "probable output, use greedy search: beam 1)");
+  if (!(options.top_p > 0.0 && options.top_p <= 1.0))
+    throw std::invalid_argument("sampling top-p must be in (0, 1]");
+}
+
+void sampling_distribution(const float* log_probs, uword vocab, const SamplingOptions& options,
+                           SampleScratch& scratch) {
+  filtered_distribution(log_probs, vocab, options, scratch);
+}
+void sampling_distribution(const double* log_probs, uword vocab, const SamplingOptions& options,
+                           SampleScratch& scratch) {
+  filtered_distribution(log_probs, vocab, options, scratch);
+}
+
+template <typename Real>
+uword sample_token(const Real* log_probs, uword vocab, const SamplingOptions& options, Rng& rng,
+                   SampleScratch& scratch) {
+  filtered_distribution(log_probs, vocab, options, scratch);
+  double u = rng.uniform();
+  for (const auto& [p, token] : scratch.kept) {
+    if (u < p) return token;
+    u -= p;
+  }
+  return scratch.kept.back().second;  // u was at the rounding edge of the last token
+}
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> greedy_search(Seq2SeqModel<Real>& model,
+                                                   const std::vector<Index>& src,
+                                                   const std::vector<uword>& src_lengths,
+                                                   uword src_steps, const DecodeOptions& options) {
+  return ancestral_search(model, src, src_lengths, src_steps, options, 1,
+                          [](const Mat<Real>& log_probs, uword row, uword) {
+                            return uword(log_probs.col(row).index_max());
+                          });
+}
+
+template <typename Real>
+std::vector<std::vector<Hypothesis>> sample_search(Seq2SeqModel<Real>& model,
+                                                   const std::vector<Index>& src,
+                                                   const std::vector<uword>& src_lengths,
+                                                   uword src_steps, const DecodeOptions& options,
+                                                   const std::vector<std::size_t>& source_numbers) {
+  check_sampling_options(options.sampling);
+  const uword batch = src_lengths.size(), copies = std::max<uword>(1, options.nbest);
+  if (!source_numbers.empty() && source_numbers.size() != batch)
+    throw std::invalid_argument("sample_search: " + std::to_string(source_numbers.size()) +
+                                " source numbers for " + std::to_string(batch) + " sources");
+  std::vector<Rng> rngs;
+  rngs.reserve(batch * copies);
+  for (uword h = 0; h < batch * copies; ++h) {
+    const std::uint64_t source = source_numbers.empty() ? h / copies : source_numbers[h / copies];
+    rngs.emplace_back(sample_seed(options.sampling.seed, source, h % copies));
+  }
+  SampleScratch scratch;
+  return ancestral_search(model, src, src_lengths, src_steps, options, copies,
+                          [&](const Mat<Real>& log_probs, uword row, uword h) {
+                            return sample_token(log_probs.colptr(row), log_probs.n_rows,
+                                                options.sampling, rngs[h], scratch);
+                          });
 }
 
 namespace {
@@ -346,6 +469,8 @@ std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
                                             const std::vector<Index>& src,
                                             const std::vector<uword>& src_lengths,
                                             uword src_steps, const DecodeOptions& options) {
+  if (options.sampling.enabled)
+    return sample_search(model, src, src_lengths, src_steps, options, {});
   if (options.beam_size <= 1) return greedy_search(model, src, src_lengths, src_steps, options);
   return beam_search(model, src, src_lengths, src_steps, options);
 }
@@ -358,7 +483,10 @@ std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Re
   std::vector<std::vector<std::vector<Hypothesis>>> results(batches.size());
   auto decode_one = [&](std::size_t i) {
     const Batch& b = batches[i];
-    results[i] = decode(model, b.source_ids, b.source_lengths, b.source_steps, options);
+    results[i] = options.sampling.enabled
+                     ? sample_search(model, b.source_ids, b.source_lengths, b.source_steps,
+                                     options, b.indices)
+                     : decode(model, b.source_ids, b.source_lengths, b.source_steps, options);
   };
   if (pool == nullptr || pool->size() == 1) {
     for (std::size_t i = 0; i < batches.size(); ++i) decode_one(i);
@@ -378,6 +506,11 @@ std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Re
   template std::vector<std::vector<Hypothesis>> beam_search<Real>(                             \
       Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
       const DecodeOptions&);                                                                   \
+  template std::vector<std::vector<Hypothesis>> sample_search<Real>(                           \
+      Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
+      const DecodeOptions&, const std::vector<std::size_t>&);                                  \
+  template uword sample_token<Real>(const Real*, uword, const SamplingOptions&, Rng&,         \
+                                    SampleScratch&);                                           \
   template std::vector<std::vector<Hypothesis>> decode<Real>(                                  \
       Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
       const DecodeOptions&);                                                                   \

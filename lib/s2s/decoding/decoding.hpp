@@ -11,12 +11,31 @@
 // With K = 1 the search is exactly greedy search. Beam search is not monotone in K (a pruned
 // prefix can lead to the best output), so for K > 1 the greedy hypothesis is scored too and kept
 // in the n-best list: the best output of K > 1 never scores below K = 1's.
+//
+// Sampling (ancestral): each output token is drawn from the model's next-token distribution,
+// sharpened or flattened by a temperature τ (p ∝ p^(1/τ)), then cut to the k most probable tokens
+// (top-k; Fan et al. 2018) and to the smallest set of most probable tokens whose mass reaches p
+// (top-p, nucleus sampling; Holtzman et al. 2020), and renormalised. Each source draws its own
+// samples from a generator seeded by (seed, the source's number in the input, the sample's
+// number), so a line's samples do not depend on batching, workers or the other lines. A sampled
+// hypothesis reports the model's own log-probability (without τ or the cuts), which is what
+// forced scoring of that output gives (forced_scoring.hpp).
+#include <cstdint>
 #include <vector>
 
+#include "s2s/core/rng.hpp"
 #include "s2s/core/worker_pool.hpp"
 #include "s2s/models/seq2seq_model.hpp"
 
 namespace s2s {
+
+struct SamplingOptions {
+  bool enabled = false;      // sample instead of searching; nbest = samples per source
+  double temperature = 1.0;  // τ > 0
+  uword top_k = 0;           // 0: no cut
+  double top_p = 1.0;        // in (0, 1]; 1: no cut
+  std::uint64_t seed = 1;
+};
 
 struct DecodeOptions {
   uword beam_size = 1;
@@ -25,6 +44,7 @@ struct DecodeOptions {
   uword max_length_extra = 10;
   uword nbest = 1;                 // hypotheses returned per source (≤ beam_size)
   bool keep_attention = false;     // collect the attention weights of the best hypothesis
+  SamplingOptions sampling;        // when enabled, decode() samples (beam_size is not used)
 };
 
 struct Hypothesis {
@@ -51,14 +71,44 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
                                                  const std::vector<uword>& src_lengths,
                                                  uword src_steps, const DecodeOptions& options);
 
-// Dispatches on options.beam_size.
+// options.nbest samples per source, in the order drawn (not sorted). source_numbers[b] is source
+// b's number in the whole input, which seeds its samples (empty: 0, 1, 2, ...).
+template <typename Real>
+std::vector<std::vector<Hypothesis>> sample_search(Seq2SeqModel<Real>& model,
+                                                   const std::vector<Index>& src,
+                                                   const std::vector<uword>& src_lengths,
+                                                   uword src_steps, const DecodeOptions& options,
+                                                   const std::vector<std::size_t>& source_numbers);
+
+// One token drawn from a (V) column of log-probabilities as SamplingOptions describe.
+// `scratch` is reused between calls (no allocation once it has grown to V).
+struct SampleScratch {
+  std::vector<std::pair<double, uword>> kept;  // (probability, token), most probable first
+};
+// The distribution sample_token draws from: scratch.kept holds the tokens that survive the cuts
+// with their renormalised probabilities, most probable first (ties: lower token first).
+void sampling_distribution(const float* log_probs, uword vocab, const SamplingOptions& options,
+                           SampleScratch& scratch);
+void sampling_distribution(const double* log_probs, uword vocab, const SamplingOptions& options,
+                           SampleScratch& scratch);
+template <typename Real>
+uword sample_token(const Real* log_probs, uword vocab, const SamplingOptions& options, Rng& rng,
+                   SampleScratch& scratch);
+
+// The generator of sample `sample` of source number `source` (splitmix64 of the three).
+std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t source, std::uint64_t sample);
+// τ > 0, 0 < top_p <= 1; otherwise std::invalid_argument naming the option.
+void check_sampling_options(const SamplingOptions& options);
+
+// Dispatches on options.sampling.enabled, then options.beam_size.
 template <typename Real>
 std::vector<std::vector<Hypothesis>> decode(Seq2SeqModel<Real>& model,
                                             const std::vector<Index>& src,
                                             const std::vector<uword>& src_lengths,
                                             uword src_steps, const DecodeOptions& options);
 
-// decode() of every batch; result[i] is batch i's. With a pool of W > 1 workers the batches are
+// decode() of every batch; result[i] is batch i's. Sampling seeds each source by its
+// Batch::indices entry. With a pool of W > 1 workers the batches are
 // decoded concurrently on the shared model (decoding only reads it), each batch whole, so the
 // result is the same for every W. BLAS should then run single-threaded (worker_pool.hpp).
 template <typename Real>

@@ -17,7 +17,8 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const std::vector<std::vector<Index>>& sources,
                                    const Vocab& target_vocab, const Tokenizer& target_tokenizer,
                                    const DecodeOptions& options, uword batch_size,
-                                   WorkerPool* pool) {
+                                   WorkerPool* pool,
+                                   const std::vector<std::size_t>& source_numbers) {
   // Decode in order of length so that batches carry little padding; answer in input order.
   std::vector<std::size_t> order(sources.size());
   std::iota(order.begin(), order.end(), 0);
@@ -35,6 +36,8 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
     batch_indices.emplace_back(order.begin() + start,
                                order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
     batches.push_back(make_batch(pairs, batch_indices.back()));
+    if (!source_numbers.empty())  // sampling seeds each source by its number
+      for (std::size_t& index : batches.back().indices) index = source_numbers.at(index);
   }
   auto decoded = decode_batches(model, batches, options, pool);
   std::vector<Translation> result(sources.size());
@@ -52,11 +55,13 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
 template std::vector<Translation> translate<float>(Seq2SeqModel<float>&,
                                                    const std::vector<std::vector<Index>>&,
                                                    const Vocab&, const Tokenizer&,
-                                                   const DecodeOptions&, uword, WorkerPool*);
+                                                   const DecodeOptions&, uword, WorkerPool*,
+                                                   const std::vector<std::size_t>&);
 template std::vector<Translation> translate<double>(Seq2SeqModel<double>&,
                                                     const std::vector<std::vector<Index>>&,
                                                     const Vocab&, const Tokenizer&,
-                                                    const DecodeOptions&, uword, WorkerPool*);
+                                                    const DecodeOptions&, uword, WorkerPool*,
+                                                   const std::vector<std::size_t>&);
 
 EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentRefs& references) {
   EvalMetrics m;

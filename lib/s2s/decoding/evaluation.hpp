@@ -4,7 +4,9 @@
 //   translate()   source id sequences -> hypotheses (batched, sorted by length for speed, returned
 //                 in the input order), detokenised by the target tokenizer; with a WorkerPool
 //                 the batches are decoded concurrently (decode_batches: same output for any
-//                 number of workers)
+//                 number of workers). source_numbers[i] is source i's number in the whole
+//                 input (empty: i), which seeds its samples, so a line streamed in a later
+//                 chunk samples as it would in one file.
 //   score_all()   hypotheses + references -> BLEU, chrF, PER, WER, exact match
 // PER/WER split hypotheses and references on whitespace (phonemes for G2P); BLEU and chrF are
 // sacreBLEU's defaults. Every reference segment may hold several alternatives (metrics.hpp).
@@ -29,7 +31,8 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const std::vector<std::vector<Index>>& sources,
                                    const Vocab& target_vocab, const Tokenizer& target_tokenizer,
                                    const DecodeOptions& options, uword batch_size = 64,
-                                   WorkerPool* pool = nullptr);
+                                   WorkerPool* pool = nullptr,
+                                   const std::vector<std::size_t>& source_numbers = {});
 
 struct EvalMetrics {
   double bleu = 0, chrf = 0, per = 0, wer = 0, acc = 0;
