@@ -34,6 +34,7 @@ void DecodeFlags::add_to(po::options_description& opts) {
   opts.add_options()
       ("beam", po::value<int>(&beam)->default_value(0), "beam width (0: the model's decode.beam_size; 1: greedy)")
       ("length-penalty", po::value<double>(&length_penalty)->default_value(-1), "GNMT length penalty alpha (< 0: the model's decode.length_penalty)")
+      ("coverage-penalty", po::value<double>(&coverage_penalty)->default_value(-1), "GNMT coverage penalty beta (< 0: the model's decode.coverage_penalty)")
       ("nbest", po::value<int>(&nbest)->default_value(1), "hypotheses per input (<= beam)")
       ("batch-size", po::value<int>(&batch_size)->default_value(64), "sentences decoded together")
       ("workers", po::value<int>(&workers)->default_value(0), "threads decoding whole batches concurrently (0: one per core); the output is the same for any number")
@@ -86,6 +87,9 @@ DecodeOptions DecodeFlags::resolve(const DecodeConfig& config) const {
   DecodeOptions options;
   options.beam_size = static_cast<uword>(beam > 0 ? beam : config.beam_size);
   options.length_penalty = length_penalty >= 0 ? length_penalty : config.length_penalty;
+  options.coverage_penalty = coverage_penalty >= 0 ? coverage_penalty : config.coverage_penalty;
+  if (!std::isfinite(options.coverage_penalty))
+    throw UsageError("--coverage-penalty must be a finite number");
   options.max_length_ratio = config.max_length_ratio;
   options.max_length_extra = static_cast<uword>(config.max_length_extra);
   options.nbest = static_cast<uword>(nbest);

@@ -27,6 +27,7 @@ void print_usage(const std::string& synopsis,
 struct DecodeFlags {
   int beam = 0;                // 0: the config's decode.beam_size
   double length_penalty = -1;  // < 0: the config's
+  double coverage_penalty = -1;  // < 0: the config's
   int nbest = 1;
   int batch_size = 64;
   int workers = 0;             // 0: one per core

@@ -144,6 +144,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   auto& k = c.decode;
   add("decode.beam_size", &k.beam_size, "beam width (1: greedy)");
   add("decode.length_penalty", &k.length_penalty, "GNMT length penalty alpha (0: none)");
+  add("decode.coverage_penalty", &k.coverage_penalty, "GNMT coverage penalty beta (0: none): a finished output's score adds beta * sum over source positions of log(min(attention received, 1)), favouring outputs that attend to every source token");
   add("decode.max_length_ratio", &k.max_length_ratio, "maximum output length = ratio * source length + extra");
   add("decode.max_length_extra", &k.max_length_extra, "see decode.max_length_ratio");
 }

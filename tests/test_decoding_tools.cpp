@@ -355,3 +355,91 @@ TEST_CASE("translate --sample and s2s score-model from the command line", "[deco
   CHECK(no_src.exit_code == 2);
   CHECK(no_src.err_is_one_line());
 }
+
+namespace {
+
+// Σ_t of the attention (first layer, heads averaged) that `tokens` receive when forced through
+// the model one source at a time; with_eos adds the step that emits </s>.
+std::vector<double> forced_coverage(Seq2SeqModel<float>& model, const std::vector<Index>& source,
+                                    const std::vector<Index>& tokens, bool with_eos) {
+  const Batch batch = make_batch({{source, {4}}}, {0});
+  auto state = model.encode(batch.source_ids, batch.source_lengths, batch.source_steps);
+  std::vector<double> coverage(source.size(), 0.0);
+  Mat<float> log_probs;
+  Index prev = Vocab::kBos;
+  for (std::size_t t = 0; t < tokens.size() + (with_eos ? 1 : 0); ++t) {
+    model.decode_step(*state, {prev}, log_probs);
+    const auto attn = model.attention(*state);
+    for (const auto& head : attn.weights[0])
+      for (std::size_t s = 0; s < source.size(); ++s)
+        coverage[s] += double(head(s, 0)) / double(attn.weights[0].size());
+    if (t < tokens.size()) prev = tokens[t];
+  }
+  return coverage;
+}
+
+}  // namespace
+
+TEST_CASE("The GNMT coverage penalty adds beta * sum log min(attention received, 1) to the score",
+          "[decoding_tools]") {
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  const int beam = GENERATE(1, 3);
+  INFO(type << ", beam " << beam);
+  auto model = small_model(type, 13);
+  // A random model rarely ends: raise </s>'s output bias so most outputs end before the limit.
+  for (const ParamEntry& e : model->params().layout().entries())
+    if (e.rows == model->target_vocab_size() && e.cols == 1 && e.name.size() > 5 &&
+        e.name.compare(e.name.size() - 5, 5, ".bias") == 0)
+      model->params().value(model->params().layout().find(e.name))(Vocab::kEos, 0) += 2.0f;
+  const std::vector<std::size_t> all = {0, 1, 2, 3};
+  const Batch batch = make_batch(kSources, all);
+  DecodeOptions options;
+  options.beam_size = static_cast<uword>(beam);
+  options.nbest = static_cast<uword>(beam);
+  options.max_length_extra = 5;
+  options.length_penalty = 0.6;
+  const auto plain = decode(*model, batch.source_ids, batch.source_lengths, batch.source_steps,
+                            options);
+  options.coverage_penalty = 0.4;
+  const auto covered = decode(*model, batch.source_ids, batch.source_lengths, batch.source_steps,
+                              options);
+  std::size_t checked = 0;
+  for (std::size_t b = 0; b < all.size(); ++b) {
+    for (const Hypothesis& h : plain[b])
+      CHECK(h.score == Approx(h.log_prob / gnmt_length_penalty(h.tokens.size(), 0.6)));
+    for (const Hypothesis& h : covered[b]) {
+      const std::vector<Index>& source = kSources[b].source;
+      const double base = h.log_prob / gnmt_length_penalty(h.tokens.size(), 0.6);
+      const double with_eos =
+          base + gnmt_coverage_penalty(forced_coverage(*model, source, h.tokens, true), 0.4);
+      const double without_eos =
+          base + gnmt_coverage_penalty(forced_coverage(*model, source, h.tokens, false), 0.4);
+      INFO("source " << b << ", " << h.tokens.size() << " tokens, score " << h.score);
+      if (h.tokens.size() < max_output_length(source.size(), options)) {
+        CHECK(h.score == Approx(with_eos).epsilon(1e-4));  // ended by </s>
+        ++checked;
+      } else {  // at the limit: with </s> only if it was drawn there
+        CHECK((h.score == Approx(with_eos).epsilon(1e-4) ||
+               h.score == Approx(without_eos).epsilon(1e-4)));
+      }
+      CHECK(h.score <= base);  // a penalty: min(·, 1) ≤ 1
+    }
+  }
+  CHECK(checked > 0);
+
+  CHECK(gnmt_coverage_penalty({0.5, 2.0, 0.0}, 2.0) ==
+        Approx(2.0 * (std::log(0.5) + 0.0 + std::log(1e-10))));
+  CHECK(gnmt_coverage_penalty({0.5}, 0.0) == 0.0);
+
+  // A model without attention has no coverage.
+  ModelConfig c;
+  c.attention = "none";
+  c.embed_size = 6;
+  c.hidden_size = 8;
+  auto plain_rnn = make_model<float>(c, 12, 12);
+  Rng rng(1);
+  plain_rnn->init(rng);
+  CHECK_THROWS_AS(decode(*plain_rnn, batch.source_ids, batch.source_lengths, batch.source_steps,
+                         options),
+                  std::invalid_argument);
+}

@@ -122,6 +122,8 @@ void validate(const RunConfig& c) {
         "decode.max_length_extra must be in [0, " + std::to_string(kMaxLengthExtra) + "]");
   check(std::isfinite(k.length_penalty) && k.length_penalty >= 0,
         "decode.length_penalty must be a finite number >= 0");
+  check(std::isfinite(k.coverage_penalty) && k.coverage_penalty >= 0,
+        "decode.coverage_penalty must be a finite number >= 0");
 }
 
 }  // namespace s2s

@@ -105,6 +105,7 @@ inline constexpr int kMaxLengthExtra = 100000;
 struct DecodeConfig {
   int beam_size = 1;
   double length_penalty = 0.0;
+  double coverage_penalty = 0.0;
   double max_length_ratio = 2.0;
   int max_length_extra = 10;
 };

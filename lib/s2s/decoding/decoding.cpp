@@ -13,6 +13,13 @@ double gnmt_length_penalty(uword length, double alpha) {
   return std::pow((5.0 + static_cast<double>(length)) / 6.0, alpha);
 }
 
+double gnmt_coverage_penalty(const std::vector<double>& coverage, double beta) {
+  if (beta == 0.0) return 0.0;
+  double sum = 0.0;
+  for (double c : coverage) sum += std::log(std::max(std::min(c, 1.0), 1e-10));
+  return beta * sum;
+}
+
 uword max_output_length(uword src_length, const DecodeOptions& options) {
   const double limit = std::floor(options.max_length_ratio * static_cast<double>(src_length)) +
                        static_cast<double>(options.max_length_extra);
@@ -46,6 +53,18 @@ std::vector<std::vector<float>> head_columns(const AttentionWeights<Real>& attn,
   for (const auto& head : attn.weights.back())
     columns.emplace_back(head.colptr(row), head.colptr(row) + head.n_rows);
   return columns;
+}
+
+// Adds row `row`'s attention (first layer, heads averaged: attention_column's weights) at the
+// first coverage.size() source positions into coverage.
+template <typename Real>
+void add_coverage(const AttentionWeights<Real>& attn, uword row, std::vector<double>& coverage) {
+  if (attn.empty() || attn.weights[0].empty())
+    throw std::invalid_argument("the coverage penalty needs a model with attention");
+  const auto& heads = attn.weights[0];
+  for (const auto& head : heads)
+    for (uword s = 0; s < coverage.size(); ++s)
+      coverage[s] += double(head(s, row)) / double(heads.size());
 }
 
 // The attention of a hypothesis under construction: Hypothesis::attention and head_attention.
@@ -95,6 +114,9 @@ std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
     model.reorder(*state, expand);
   }
   std::vector<Hypothesis> hyps(count);
+  const bool coverage = options.coverage_penalty > 0.0;
+  std::vector<std::vector<double>> cover(coverage ? count : 0);
+  for (uword h = 0; h < cover.size(); ++h) cover[h].assign(src_lengths[h / copies], 0.0);
   std::vector<uword> limit(batch);
   uword longest = 0;
   for (uword b = 0; b < batch; ++b) {
@@ -111,7 +133,7 @@ std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
   for (uword t = 0; t <= longest && !active.empty(); ++t) {
     model.decode_step(*state, prev, log_probs);
     AttentionWeights<Real> attn;
-    if (options.keep_attention) attn = model.attention(*state);
+    if (options.keep_attention || coverage) attn = model.attention(*state);
     uword finished_rows = 0;
     for (uword i = 0; i < active.size(); ++i) {
       const uword h = active[i];
@@ -122,6 +144,9 @@ std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
       Hypothesis& hyp = hyps[h];
       const uword next = choose(log_probs, i, h);
       hyp.log_prob += double(log_probs(next, i));
+      // The step counts unless the limit cuts its token off.
+      if (coverage && (next == uword(Vocab::kEos) || t < limit[h / copies]))
+        add_coverage(attn, i, cover[h]);
       if (next == uword(Vocab::kEos) || t == limit[h / copies]) {
         // t == limit: the limit is reached; the step's token is not kept, its probability is
         // not counted.
@@ -158,7 +183,8 @@ std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
   std::vector<std::vector<Hypothesis>> result(batch);
   for (uword h = 0; h < count; ++h) {
     hyps[h].score =
-        hyps[h].log_prob / gnmt_length_penalty(hyps[h].tokens.size(), options.length_penalty);
+        hyps[h].log_prob / gnmt_length_penalty(hyps[h].tokens.size(), options.length_penalty) +
+        (coverage ? gnmt_coverage_penalty(cover[h], options.coverage_penalty) : 0.0);
     result[h / copies].push_back(std::move(hyps[h]));
   }
   return result;
@@ -367,6 +393,12 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   for (uword b = 0; b < batch; ++b) beam_log_prob[b * K] = 0.0;
   std::vector<std::vector<Index>> beam_tokens(batch * K);
   std::vector<AttentionTrace> beam_attention(batch * K);
+  // Σ of each beam's attention over its steps, when the coverage penalty is on.
+  const bool coverage = options.coverage_penalty > 0.0;
+  std::vector<std::vector<double>> beam_coverage(coverage ? batch * K : 0), next_coverage;
+  for (uword r = 0; r < beam_coverage.size(); ++r) beam_coverage[r].assign(src_lengths[r / K], 0.0);
+  next_coverage = beam_coverage;
+  std::vector<double> ending;  // a finishing hypothesis's coverage
   std::vector<std::vector<Hypothesis>> finished(batch);
   std::vector<uword> limit(batch);
   uword longest = 0;
@@ -389,9 +421,10 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   Mat<Real> log_probs;
 
   auto finish = [&](uword b, std::vector<Index> tokens, double log_prob,
-                    AttentionTrace attention) {
+                    AttentionTrace attention, const std::vector<double>* coverage_sum) {
     Hypothesis h;
     h.score = log_prob / gnmt_length_penalty(tokens.size(), options.length_penalty);
+    if (coverage_sum) h.score += gnmt_coverage_penalty(*coverage_sum, options.coverage_penalty);
     h.tokens = std::move(tokens);
     h.log_prob = log_prob;
     h.attention = std::move(attention.average);
@@ -402,7 +435,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
   for (uword t = 0; t <= longest && !active.empty(); ++t) {
     model.decode_step(*state, prev, log_probs);
     AttentionWeights<Real> attn;
-    if (options.keep_attention) attn = model.attention(*state);
+    if (options.keep_attention || coverage) attn = model.attention(*state);
     rows.clear();
     still_active.clear();
     for (uword i = 0; i < active.size(); ++i) {
@@ -423,7 +456,13 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
             for (uword q = 0; q < j; ++q) seen = seen || candidates[q].beam == c.beam;
             if (seen) continue;
           }
-          finish(b, beam_tokens[from], lp, beam_attention[from]);
+          const std::vector<double>* coverage_sum = nullptr;
+          if (coverage) {
+            ending = beam_coverage[from];
+            if (c.token == uword(Vocab::kEos)) add_coverage(attn, i * K + c.beam, ending);
+            coverage_sum = &ending;
+          }
+          finish(b, beam_tokens[from], lp, beam_attention[from], coverage_sum);
           continue;
         }
         const uword to = b * K + alive;
@@ -434,6 +473,10 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
         if (options.keep_attention) {
           next_attention[to] = beam_attention[from];
           next_attention[to].add(attn, i * K + c.beam);
+        }
+        if (coverage) {
+          next_coverage[to] = beam_coverage[from];
+          add_coverage(attn, i * K + c.beam, next_coverage[to]);
         }
         prev[slot * K + alive] = static_cast<Index>(c.token);
         ++alive;
@@ -455,6 +498,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2SeqModel<Real>& model,
         beam_log_prob[b * K + k] = next_log_prob[b * K + k];
         beam_tokens[b * K + k].swap(next_tokens[b * K + k]);
         if (options.keep_attention) beam_attention[b * K + k] = std::move(next_attention[b * K + k]);
+        if (coverage) beam_coverage[b * K + k].swap(next_coverage[b * K + k]);
       }
     active.swap(still_active);
     prev.resize(active.size() * K);

@@ -8,6 +8,13 @@
 // log-probability; a hypothesis that emits </s> is finished and ranked by the GNMT-normalised
 // score  log P(Y|X) / lp(Y),  lp(Y) = ((5 + |Y|) / 6)^α  (Wu et al. 2016; α = 0 means no
 // normalisation). A source is done when K hypotheses have finished or the length limit is hit.
+// With a coverage penalty β > 0 (GNMT's), a finished hypothesis's score adds
+//   cp(X; Y) = β Σ_i log(min(Σ_t a_ti, 1))   over the real source positions i,
+// where a_t is the attention of output step t (</s>'s step included; the weights that
+// --attention-out writes: the RNN's attention, the Transformer's first layer averaged over heads),
+// floored at log(1e-10) per position so that an unattended position is a large, finite penalty.
+// It ranks finished hypotheses (the n-best list and greedy's score); the beam keeps its partial
+// hypotheses by log-probability, as in GNMT.
 // With K = 1 the search is exactly greedy search. Beam search is not monotone in K (a pruned
 // prefix can lead to the best output), so for K > 1 the greedy hypothesis is scored too and kept
 // in the n-best list: the best output of K > 1 never scores below K = 1's.
@@ -40,6 +47,7 @@ struct SamplingOptions {
 struct DecodeOptions {
   uword beam_size = 1;
   double length_penalty = 0.0;     // α
+  double coverage_penalty = 0.0;   // β
   double max_length_ratio = 2.0;
   uword max_length_extra = 10;
   uword nbest = 1;                 // hypotheses returned per source (≤ beam_size)
@@ -118,6 +126,8 @@ std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Re
                                                                  WorkerPool* pool = nullptr);
 
 double gnmt_length_penalty(uword length, double alpha);
+// β Σ_i log(max(min(coverage_i, 1), 1e-10)); 0 when β = 0.
+double gnmt_coverage_penalty(const std::vector<double>& coverage, double beta);
 uword max_output_length(uword src_length, const DecodeOptions& options);
 
 }  // namespace s2s

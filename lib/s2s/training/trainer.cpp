@@ -321,7 +321,10 @@ Trainer::Validation Trainer::validate() {
     DecodeOptions options;
     const auto& t = config_.train;
     options.beam_size = static_cast<uword>(t.valid_beam > 0 ? t.valid_beam : config_.decode.beam_size);
-    if (t.valid_beam == 0) options.length_penalty = config_.decode.length_penalty;
+    if (t.valid_beam == 0) {
+      options.length_penalty = config_.decode.length_penalty;
+      options.coverage_penalty = config_.decode.coverage_penalty;
+    }
     options.max_length_ratio = config_.decode.max_length_ratio;
     options.max_length_extra = static_cast<uword>(config_.decode.max_length_extra);
     const auto translations =
