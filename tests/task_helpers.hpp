@@ -1,10 +1,14 @@
 #pragma once
-// A tiny generated reverse task for end-to-end tests of the `s2s` program.
+// A tiny generated reverse task for end-to-end tests of the `s2s` program, and tiny initialised
+// models for decoding tests.
+#include <memory>
 #include <string>
 
 #include "file_helpers.hpp"
+#include "s2s/core/rng.hpp"
 #include "s2s/data/parallel_data.hpp"
 #include "s2s/data/synthetic.hpp"
+#include "s2s/models/model_factory.hpp"
 
 namespace s2s::testing {
 
@@ -26,6 +30,25 @@ inline std::string write_reverse_task(const TempDir& dir, int train_count, int m
                                    "\ndev = " + dir.file("dev.tsv") +
                                    "\nsrc_tokenizer = space\ntgt_tokenizer = space\n" +
                                    model_and_train);
+}
+
+// A randomly initialised model of `type` (rnn: GRU + Bahdanau, 6/8 wide; transformer: one layer
+// each side, d_model 8, 2 heads) with `vocab` source and target tokens.
+inline std::unique_ptr<Seq2SeqModel<float>> tiny_model(const std::string& type,
+                                                       std::uint64_t seed, uword vocab = 10) {
+  ModelConfig c;
+  c.type = type;
+  c.attention = "bahdanau";
+  c.embed_size = 6;
+  c.hidden_size = 8;
+  c.d_model = 8;
+  c.heads = 2;
+  c.ff_size = 16;
+  c.transformer_layers = 1;
+  auto model = make_model<float>(c, vocab, vocab);
+  Rng rng(seed);
+  model->init(rng);
+  return model;
 }
 
 }  // namespace s2s::testing

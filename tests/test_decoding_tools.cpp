@@ -24,20 +24,7 @@ using namespace s2s::testing;
 namespace {
 
 std::unique_ptr<Seq2SeqModel<float>> small_model(const std::string& type, std::uint64_t seed) {
-  ModelConfig c;
-  c.type = type;
-  c.cell = "gru";
-  c.attention = "bahdanau";
-  c.embed_size = 6;
-  c.hidden_size = 8;
-  c.d_model = 8;
-  c.heads = 2;
-  c.ff_size = 16;
-  c.transformer_layers = 1;
-  auto model = make_model<float>(c, 12, 12);
-  Rng rng(seed);
-  model->init(rng);
-  return model;
+  return tiny_model(type, seed, 12);
 }
 
 const std::vector<SequencePair> kSources = {

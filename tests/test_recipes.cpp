@@ -263,22 +263,6 @@ TEST_CASE("Validation with train.valid_beam scores the dev set as evaluate --bea
 
 namespace {
 
-std::unique_ptr<Seq2SeqModel<float>> tiny_model(const std::string& type, std::uint64_t seed) {
-  ModelConfig c;
-  c.type = type;
-  c.attention = "bahdanau";
-  c.embed_size = 6;
-  c.hidden_size = 8;
-  c.d_model = 8;
-  c.heads = 2;
-  c.ff_size = 16;
-  c.transformer_layers = 1;
-  auto model = make_model<float>(c, 10, 10);
-  Rng rng(seed);
-  model->init(rng);
-  return model;
-}
-
 std::vector<std::vector<Hypothesis>> decode_all(Seq2SeqModel<float>& model, int beam) {
   const std::vector<SequencePair> pairs = {{{4, 5, 6, 7}, {4}}, {{8, 9}, {4}}, {{5, 5, 6}, {4}}};
   const Batch batch = make_batch(pairs, {0, 1, 2});

@@ -11,6 +11,14 @@
 
 namespace s2s {
 
+// The SplitMix64 finaliser: decorrelates seeds derived from neighbouring numbers (epochs, lines).
+inline std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed = 1) : engine_(seed) {}

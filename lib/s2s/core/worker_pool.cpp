@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <atomic>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -75,6 +76,18 @@ void WorkerPool::run_chunks(std::size_t n,
   run([&](int w) {
     const auto [first, last] = chunk(n, w, size());
     task(first, last);
+  });
+}
+
+void WorkerPool::run_tasks(WorkerPool* pool, std::size_t n,
+                           const std::function<void(std::size_t)>& task) {
+  if (pool == nullptr || pool->size() == 1) {
+    for (std::size_t i = 0; i < n; ++i) task(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  pool->run([&](int) {
+    for (std::size_t i = next++; i < n; i = next++) task(i);
   });
 }
 

@@ -62,6 +62,10 @@ class WorkerPool {
   // task(first, last) over [0, n) in chunk()s, one per worker (the caller alone, in one piece,
   // when there is one worker).
   void run_chunks(std::size_t n, const std::function<void(std::size_t, std::size_t)>& task);
+  // task(i) for every i in [0, n), each whole on one worker, taken in turn (a long task holds
+  // one worker while the others go on). With pool == nullptr or one worker: in order on the
+  // caller.
+  static void run_tasks(WorkerPool* pool, std::size_t n, const std::function<void(std::size_t)>& task);
 
  private:
   void loop(int worker);

@@ -12,14 +12,6 @@
 namespace s2s {
 namespace {
 
-// SplitMix64 finaliser: decorrelates the seeds of neighbouring epochs.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 template <typename T>
 void fisher_yates(std::vector<T>& items, Rng& rng) {
   for (std::size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
@@ -103,6 +95,29 @@ Batch make_batch(const std::vector<SequencePair>& data, const std::vector<std::s
   return batch;
 }
 
+std::vector<Batch> source_batches(const std::vector<std::vector<Index>>& sources,
+                                  std::size_t batch_size) {
+  if (batch_size == 0) throw std::invalid_argument("batch size 0");
+  std::vector<std::size_t> order(sources.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return sources[a].size() < sources[b].size();
+  });
+  std::vector<SequencePair> pairs(sources.size());
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    if (sources[i].empty()) throw std::invalid_argument("an empty source (source " +
+                                                        std::to_string(i + 1) + ")");
+    pairs[i].source = sources[i];
+  }
+  std::vector<Batch> batches;
+  for (std::size_t start = 0; start < order.size(); start += batch_size) {
+    const std::vector<std::size_t> indices(
+        order.begin() + start, order.begin() + std::min(order.size(), start + batch_size));
+    batches.push_back(make_batch(pairs, indices));
+  }
+  return batches;
+}
+
 BatchUnit parse_batch_unit(std::string_view name) {
   return parse_choice<BatchUnit>("batch unit", name,
       {{"sentences", BatchUnit::kSentences}, {"tokens", BatchUnit::kTokens}});
@@ -112,7 +127,7 @@ std::vector<std::vector<std::size_t>> plan_epoch(const std::vector<SequencePair>
                                                  const BatchingConfig& config, std::uint64_t seed,
                                                  std::uint64_t epoch) {
   if (config.batch_size == 0) throw std::invalid_argument("batch size must be positive");
-  Rng rng(mix(seed ^ mix(epoch)));
+  Rng rng(splitmix64(seed ^ splitmix64(epoch)));
   std::vector<std::size_t> order(data.size());
   std::iota(order.begin(), order.end(), std::size_t(0));
   if (config.shuffle) fisher_yates(order, rng);

@@ -46,6 +46,12 @@ struct Batch {
 Batch make_batch(const std::vector<SequencePair>& data, const std::vector<std::size_t>& indices,
                  bool source_eos = false);
 
+// Decoding's batches: the sources (no targets) in order of length, stable, cut into batches of up
+// to batch_size, so that they carry little padding; Batch::indices are positions in `sources`.
+// Throws std::invalid_argument on an empty source or batch_size 0.
+std::vector<Batch> source_batches(const std::vector<std::vector<Index>>& sources,
+                                  std::size_t batch_size);
+
 enum class BatchUnit { kSentences, kTokens };
 // "sentences" | "tokens"; otherwise "Unknown batch unit: X. Valid options: sentences, tokens".
 BatchUnit parse_batch_unit(std::string_view name);

@@ -190,13 +190,6 @@ std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
   return result;
 }
 
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 template <typename Real>
 void filtered_distribution(const Real* log_probs, uword vocab, const SamplingOptions& options,
                            SampleScratch& scratch) {
@@ -525,20 +518,12 @@ std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Re
                                                                  const DecodeOptions& options,
                                                                  WorkerPool* pool) {
   std::vector<std::vector<std::vector<Hypothesis>>> results(batches.size());
-  auto decode_one = [&](std::size_t i) {
+  WorkerPool::run_tasks(pool, batches.size(), [&](std::size_t i) {
     const Batch& b = batches[i];
     results[i] = options.sampling.enabled
                      ? sample_search(model, b.source_ids, b.source_lengths, b.source_steps,
                                      options, b.indices)
                      : decode(model, b.source_ids, b.source_lengths, b.source_steps, options);
-  };
-  if (pool == nullptr || pool->size() == 1) {
-    for (std::size_t i = 0; i < batches.size(); ++i) decode_one(i);
-    return results;
-  }
-  std::atomic<std::size_t> next{0};  // batches are taken in turn: a long batch holds one worker
-  pool->run([&](int) {
-    for (std::size_t i = next++; i < batches.size(); i = next++) decode_one(i);
   });
   return results;
 }

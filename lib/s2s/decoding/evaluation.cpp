@@ -19,25 +19,13 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const DecodeOptions& options, uword batch_size,
                                    WorkerPool* pool,
                                    const std::vector<std::size_t>& source_numbers) {
-  // Decode in order of length so that batches carry little padding; answer in input order.
-  std::vector<std::size_t> order(sources.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return sources[a].size() < sources[b].size();
-  });
-  std::vector<SequencePair> pairs(sources.size());
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    if (sources[i].empty()) throw std::invalid_argument("cannot translate an empty source");
-    pairs[i].source = sources[i];
-  }
+  // Decoded in order of length (little padding), answered in input order.
+  std::vector<Batch> batches = source_batches(sources, batch_size);
   std::vector<std::vector<std::size_t>> batch_indices;
-  std::vector<Batch> batches;
-  for (std::size_t start = 0; start < order.size(); start += batch_size) {
-    batch_indices.emplace_back(order.begin() + start,
-                               order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
-    batches.push_back(make_batch(pairs, batch_indices.back()));
+  for (Batch& batch : batches) {
+    batch_indices.push_back(batch.indices);
     if (!source_numbers.empty())  // sampling seeds each source by its number
-      for (std::size_t& index : batches.back().indices) index = source_numbers.at(index);
+      for (std::size_t& index : batch.indices) index = source_numbers.at(index);
   }
   auto decoded = decode_batches(model, batches, options, pool);
   std::vector<Translation> result(sources.size());

@@ -1,8 +1,6 @@
 #include "s2s/decoding/forced_scoring.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <numeric>
 #include <stdexcept>
 #include <string>
 
@@ -56,38 +54,16 @@ std::vector<std::vector<double>> force_decode_all(Seq2SeqModel<Real>& model,
   if (sources.size() != targets.size())
     throw std::invalid_argument("forced scoring: " + std::to_string(sources.size()) +
                                 " sources but " + std::to_string(targets.size()) + " targets");
-  if (batch_size == 0) throw std::invalid_argument("forced scoring: batch size 0");
-  std::vector<std::size_t> order(sources.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return sources[a].size() < sources[b].size();
-  });
-  std::vector<SequencePair> pairs(sources.size());
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    if (sources[i].empty()) throw std::invalid_argument("cannot score an empty source");
-    pairs[i].source = sources[i];
-  }
-  std::vector<std::vector<std::size_t>> batches;
-  for (std::size_t start = 0; start < order.size(); start += batch_size)
-    batches.emplace_back(order.begin() + start,
-                         order.begin() + std::min<std::size_t>(order.size(), start + batch_size));
+  const std::vector<Batch> batches = source_batches(sources, batch_size);
   std::vector<std::vector<double>> result(sources.size());
-  auto score_one = [&](std::size_t k) {
-    const Batch batch = make_batch(pairs, batches[k]);
+  WorkerPool::run_tasks(pool, batches.size(), [&](std::size_t k) {
+    const Batch& batch = batches[k];
     std::vector<std::vector<Index>> batch_targets;
-    for (std::size_t i : batches[k]) batch_targets.push_back(targets[i]);
+    for (std::size_t i : batch.indices) batch_targets.push_back(targets[i]);
     auto scores = force_decode(model, batch.source_ids, batch.source_lengths,
                                batch.source_steps, batch_targets);
-    for (std::size_t b = 0; b < batches[k].size(); ++b)
-      result[batches[k][b]] = std::move(scores[b]);
-  };
-  if (pool == nullptr || pool->size() == 1) {
-    for (std::size_t k = 0; k < batches.size(); ++k) score_one(k);
-    return result;
-  }
-  std::atomic<std::size_t> next{0};
-  pool->run([&](int) {
-    for (std::size_t k = next++; k < batches.size(); k = next++) score_one(k);
+    for (std::size_t b = 0; b < batch.indices.size(); ++b)
+      result[batch.indices[b]] = std::move(scores[b]);
   });
   return result;
 }
