@@ -190,8 +190,22 @@ std::vector<std::vector<Hypothesis>> ancestral_search(Seq2SeqModel<Real>& model,
   return result;
 }
 
+}  // namespace
+
+std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t source, std::uint64_t sample) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ source) ^ sample);
+}
+
+void check_sampling_options(const SamplingOptions& options) {
+  if (!(options.temperature > 0.0) || !std::isfinite(options.temperature))
+    throw std::invalid_argument("sampling temperature must be a number > 0 (for the most "
+                                "probable output, use greedy search: beam 1)");
+  if (!(options.top_p > 0.0 && options.top_p <= 1.0))
+    throw std::invalid_argument("sampling top-p must be in (0, 1]");
+}
+
 template <typename Real>
-void filtered_distribution(const Real* log_probs, uword vocab, const SamplingOptions& options,
+void sampling_distribution(const Real* log_probs, uword vocab, const SamplingOptions& options,
                            SampleScratch& scratch) {
   auto& kept = scratch.kept;
   kept.resize(vocab);
@@ -223,33 +237,10 @@ void filtered_distribution(const Real* log_probs, uword vocab, const SamplingOpt
   for (auto& entry : kept) entry.first /= total;
 }
 
-}  // namespace
-
-std::uint64_t sample_seed(std::uint64_t seed, std::uint64_t source, std::uint64_t sample) {
-  return splitmix64(splitmix64(splitmix64(seed) ^ source) ^ sample);
-}
-
-void check_sampling_options(const SamplingOptions& options) {
-  if (!(options.temperature > 0.0) || !std::isfinite(options.temperature))
-    throw std::invalid_argument("sampling temperature must be a number > 0 (for the most "
-                                "probable output, use greedy search: beam 1)");
-  if (!(options.top_p > 0.0 && options.top_p <= 1.0))
-    throw std::invalid_argument("sampling top-p must be in (0, 1]");
-}
-
-void sampling_distribution(const float* log_probs, uword vocab, const SamplingOptions& options,
-                           SampleScratch& scratch) {
-  filtered_distribution(log_probs, vocab, options, scratch);
-}
-void sampling_distribution(const double* log_probs, uword vocab, const SamplingOptions& options,
-                           SampleScratch& scratch) {
-  filtered_distribution(log_probs, vocab, options, scratch);
-}
-
 template <typename Real>
 uword sample_token(const Real* log_probs, uword vocab, const SamplingOptions& options, Rng& rng,
                    SampleScratch& scratch) {
-  filtered_distribution(log_probs, vocab, options, scratch);
+  sampling_distribution(log_probs, vocab, options, scratch);
   double u = rng.uniform();
   for (const auto& [p, token] : scratch.kept) {
     if (u < p) return token;
@@ -538,6 +529,8 @@ std::vector<std::vector<std::vector<Hypothesis>>> decode_batches(Seq2SeqModel<Re
   template std::vector<std::vector<Hypothesis>> sample_search<Real>(                           \
       Seq2SeqModel<Real>&, const std::vector<Index>&, const std::vector<uword>&, uword,       \
       const DecodeOptions&, const std::vector<std::size_t>&);                                  \
+  template void sampling_distribution<Real>(const Real*, uword, const SamplingOptions&,        \
+                                            SampleScratch&);                                   \
   template uword sample_token<Real>(const Real*, uword, const SamplingOptions&, Rng&,         \
                                     SampleScratch&);                                           \
   template std::vector<std::vector<Hypothesis>> decode<Real>(                                  \

@@ -95,9 +95,8 @@ struct SampleScratch {
 };
 // The distribution sample_token draws from: scratch.kept holds the tokens that survive the cuts
 // with their renormalised probabilities, most probable first (ties: lower token first).
-void sampling_distribution(const float* log_probs, uword vocab, const SamplingOptions& options,
-                           SampleScratch& scratch);
-void sampling_distribution(const double* log_probs, uword vocab, const SamplingOptions& options,
+template <typename Real>
+void sampling_distribution(const Real* log_probs, uword vocab, const SamplingOptions& options,
                            SampleScratch& scratch);
 template <typename Real>
 uword sample_token(const Real* log_probs, uword vocab, const SamplingOptions& options, Rng& rng,
