@@ -81,7 +81,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   auto& m = c.model;
   add("model.type", &m.type, "rnn | transformer");
   add("model.cell", &m.cell, "RNN cell: gru | lstm");
-  add("model.attention", &m.attention, "none | dot | bahdanau | luong-dot | luong-general | luong-concat | luong-local-m | luong-local-p");
+  add("model.attention", &m.attention, "none | dot | bahdanau | luong-dot | luong-general | luong-concat | luong-local-m | luong-local-p | monotonic (Raffel et al. 2017; hard at decoding)");
   add("model.embed_size", &m.embed_size, "RNN: embedding size");
   add("model.hidden_size", &m.hidden_size, "RNN: encoder output and decoder state size; each direction of a bidirectional encoder has half");
   add("model.encoder_layers", &m.encoder_layers, "RNN: encoder layers");
@@ -91,6 +91,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("model.input_feeding", &m.input_feeding, "Luong attention: feed the attentional state into the next step's input");
   add("model.dot_scale", &m.dot_scale, "dot attention: divide scores by sqrt(d)");
   add("model.local_window", &m.local_window, "luong-local-*: window half-width D");
+  add("model.coverage", &m.coverage, "bahdanau, luong-concat: the coverage vector (sum of past attention weights) enters the attention scores (See et al. 2017)");
   add("model.dropout", &m.dropout, "dropout between layers and before the output layer");
   add("model.embed_dropout", &m.embed_dropout, "dropout on embeddings");
   add("model.tie_embeddings", &m.tie_embeddings, "output layer shares the target embedding matrix");
@@ -130,6 +131,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.label_smoothing", &t.label_smoothing, "label smoothing epsilon");
   add("train.normalization", &t.normalization, "loss normalisation: tokens | sentences | none");
   add("train.sampling_ratio", &t.sampling_ratio, "scheduled sampling: probability of feeding the model's own prediction");
+  add("train.coverage_loss", &t.coverage_loss, "coverage loss weight lambda (See et al. 2017; needs model.coverage): adds lambda * sum over steps and source positions of min(attention, coverage)");
   add("train.valid_every", &t.valid_every, "validate every N steps (0: at the end of each epoch)");
   add("train.valid_beam", &t.valid_beam, "beam width of the dev set's decoding at validation (1: greedy; 0: as the test set is decoded, decode.beam_size and decode.length_penalty), so that the best checkpoint is chosen by the metric the test reports");
   add("train.checkpoint_every", &t.checkpoint_every, "also write last.ckpt (for --resume) every N steps, dev set or not (0: only at validations and at the end)");

@@ -45,6 +45,10 @@ void check_model_gradients(const ModelConfig& config, const LossOptions& options
   model.init(init_rng);
   // Larger weights than the default init make attention sharper and its gradients larger.
   model.params().values() *= 2.0;
+  // Monotonic attention's offset r starts at −4 (Raffel et al.): alignments so spread that the
+  // gradients are too small for the finite differences' relative error. 0 sharpens them.
+  if (config.attention == "monotonic")
+    model.params().value(model.params().layout().find("decoder.attention.r")).zeros();
   // Scheduled sampling feeds argmaxes back; a sampled pad would be an input whose embedding
   // row, by the padding_idx convention, gets no gradient. A low pad logit keeps it out.
   if (options.sampling_ratio > 0)
@@ -67,7 +71,7 @@ TEST_CASE("RNN seq2seq gradients match finite differences for every cell, attent
           "[rnn_seq2seq][gradcheck]") {
   const std::vector<std::string> attentions = {"none",          "dot",          "bahdanau",
                                                "luong-dot",     "luong-general", "luong-concat",
-                                               "luong-local-m", "luong-local-p"};
+                                               "luong-local-m", "luong-local-p", "monotonic"};
   LossOptions options;
   options.label_smoothing = 0.1;
   for (const std::string cell : {"gru", "lstm"})
@@ -101,6 +105,53 @@ TEST_CASE("RNN seq2seq gradients with depth, dropout, copy bridge, no input feed
     INFO("tied " << cell);
     check_model_gradients(t, options, false);
   }
+}
+
+TEST_CASE("RNN seq2seq gradients with coverage and the coverage loss",
+          "[rnn_seq2seq][coverage][gradcheck]") {
+  for (const std::string cell : {"gru", "lstm"})
+    for (const std::string attention : {"bahdanau", "luong-concat"})
+      for (double coverage_loss : {0.0, 0.7}) {
+        ModelConfig c = tiny_config(cell, attention, true);
+        c.coverage = true;
+        LossOptions options;
+        options.coverage_loss = coverage_loss;
+        INFO(cell << " " << attention << " coverage loss " << coverage_loss);
+        check_model_gradients(c, options, false);
+      }
+}
+
+TEST_CASE("The coverage loss is lambda times the summed min(attention, coverage)",
+          "[rnn_seq2seq][coverage]") {
+  ModelConfig c = tiny_config("gru", "bahdanau", true);
+  c.coverage = true;
+  RnnSeq2Seq<double> model(c, 7, 7);
+  Rng init(4);
+  model.init(init);
+  const Batch batch = tiny_batch();
+  LossOptions off, on;
+  on.coverage_loss = 0.5;
+  Rng r1(1), r2(1);
+  const LossStats a = model.forward_backward(batch, off, false, false, r1);
+  const LossStats b = model.forward_backward(batch, on, false, false, r2);
+  CHECK(b.nll_sum == a.nll_sum);
+  // The same sum from decoding, step by step with the reference inputs (teacher forcing).
+  auto state = model.encode(batch.source_ids, batch.source_lengths, batch.source_steps);
+  const uword B = batch.size;
+  arma::mat coverage(batch.source_steps, B, arma::fill::zeros), log_probs;
+  double sum = 0;
+  for (uword t = 0; t < batch.target_steps; ++t) {
+    std::vector<Index> inputs(batch.target_input_ids.begin() + t * B,
+                              batch.target_input_ids.begin() + (t + 1) * B);
+    model.decode_step(*state, inputs, log_probs);
+    const arma::mat a_t = model.attention(*state).weights.at(0).at(0);
+    for (uword col = 0; col < B; ++col)
+      if (batch.target_output_ids[t * B + col] != Vocab::kPad)
+        sum += arma::accu(arma::min(a_t.col(col), coverage.col(col)));
+    coverage += a_t;
+  }
+  CHECK(sum > 0.1);
+  CHECK(b.loss - a.loss == Approx(0.5 * sum / a.tokens).epsilon(1e-10));
 }
 
 TEST_CASE("RNN seq2seq gradients with scheduled sampling and with a deep attention decoder",

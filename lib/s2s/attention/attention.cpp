@@ -14,7 +14,8 @@ AttentionType parse_attention_type(const std::string& name) {
        {"luong-dot", AttentionType::kLuongDot}, {"luong-general", AttentionType::kLuongGeneral},
        {"luong-concat", AttentionType::kLuongConcat},
        {"luong-local-m", AttentionType::kLuongLocalM},
-       {"luong-local-p", AttentionType::kLuongLocalP}});
+       {"luong-local-p", AttentionType::kLuongLocalP},
+       {"monotonic", AttentionType::kMonotonic}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -32,6 +33,9 @@ Attention<Real>::Attention(const AttentionConfig& config)
   if (config.scaled && kind_ != AttentionType::kDot)
     throw std::invalid_argument("attention " + type_ +
                                 ": 'scaled' applies to attention type 'dot' only");
+  if (config.coverage && kind_ != AttentionType::kBahdanau && kind_ != AttentionType::kLuongConcat)
+    throw std::invalid_argument("attention " + type_ +
+                                ": coverage applies to bahdanau and luong-concat only");
 }
 
 template <typename Real>
@@ -77,6 +81,36 @@ void Attention<Real>::preallocate(AttentionStepCache<Real>& cache, uword batch,
 }
 
 template <typename Real>
+void Attention<Real>::begin_state(const AttentionKeys<Real>& keys, Mat<Real>& state) const {
+  if (state_kind_ == AttentionState::kNone) {
+    state.reset();
+    return;
+  }
+  state.zeros(keys.steps, keys.batch);
+  if (state_kind_ == AttentionState::kAlignment)
+    for (uword b = 0; b < keys.batch; ++b)
+      if (keys.lengths[b] > 0) state(0, b) = Real(1);
+}
+
+template <typename Real>
+void Attention<Real>::next_state(const AttentionStepCache<Real>& cache, Mat<Real>& state) const {
+  switch (state_kind_) {
+    case AttentionState::kNone: state.reset(); return;
+    case AttentionState::kCoverage: state = cache.state + cache.weights; return;
+    case AttentionState::kAlignment: state = cache.weights; return;
+  }
+}
+
+template <typename Real>
+const Mat<Real>* Attention<Real>::step_weight_gradient(const Mat<Real>* d_weights,
+                                                       AttentionKeysGrad<Real>& grad) const {
+  if (state_kind_ == AttentionState::kNone) return d_weights;
+  grad.d_step_weights = grad.d_state;
+  if (d_weights != nullptr) grad.d_step_weights += *d_weights;
+  return &grad.d_step_weights;
+}
+
+template <typename Real>
 void Attention<Real>::check_step(const AttentionKeys<Real>& keys, const Mat<Real>& query,
                                  AttentionStepCache<Real>& cache) const {
   if (query.n_rows != query_size_ || query.n_cols != keys.batch)
@@ -86,6 +120,12 @@ void Attention<Real>::check_step(const AttentionKeys<Real>& keys, const Mat<Real
   if (cache.weights.n_rows != keys.steps || cache.weights.n_cols != keys.batch ||
       cache.query.n_rows != query_size_)
     preallocate(cache, keys.batch, keys.steps);
+  if (state_kind_ != AttentionState::kNone &&
+      (cache.state.n_rows != keys.steps || cache.state.n_cols != keys.batch))
+    throw std::invalid_argument("attention " + type_ + ": the step's state is " +
+                                shape_string(cache.state.n_rows, cache.state.n_cols) +
+                                ", expected (S x B) " + shape_string(keys.steps, keys.batch) +
+                                " (set it with begin_state / next_state)");
 }
 
 template <typename Real>
@@ -98,6 +138,12 @@ void Attention<Real>::begin_backward(const AttentionKeys<Real>& keys,
     grad.d_keys.zeros(arma::size(keys.keys));
   grad.d_weights.zeros(keys.steps, keys.batch);
   grad.d_scores.zeros(keys.steps, keys.batch);
+  if (state_kind_ == AttentionState::kNone) {
+    grad.d_state.reset();
+  } else {
+    grad.d_state.zeros(keys.steps, keys.batch);
+    grad.d_step_weights.zeros(keys.steps, keys.batch);
+  }
   begin_backward_variant(grad, keys.batch);
 }
 

@@ -27,10 +27,24 @@
 //   AdditiveAttention (additive_attention.hpp)
 //     bahdanau       e = vᵀ tanh(W_s s + W_h h + b_h)
 //     luong-concat   e = v_aᵀ tanh(W_a [s; h])
+//     monotonic      Raffel et al. 2017, "Online and linear-time attention by enforcing
+//                    monotonic alignments": p_tj = σ(vᵀ tanh(W_s s + W_h h_j + b_h) + r),
+//                    a_t the expected alignment (recurrent, below); hard at decoding
 //   LocalAttention (local_attention.hpp): general score in the window [p_t − D, p_t + D],
 //                  weights × exp(−(j − p_t)²/(2σ²)), σ = D/2
 //     luong-local-m  p_t = t
 //     luong-local-p  p_t = S_b σ(v_pᵀ tanh(W_p s_t))
+// Coverage (AttentionConfig::coverage, See et al. 2017 "Get to the point"; Tu et al. 2016's
+// neural coverage): bahdanau and luong-concat add w_c cov_tj inside the tanh, cov_t = Σ_{t'<t} a_t'.
+//
+// Recurrent variants (coverage, monotonic): step t's weights depend on a state (S × B) carried
+// from step t − 1, held in the step's cache (cache.state):
+//   coverage   state_t = cov_t = Σ_{t'<t} a_t'       begin: 0        next: state + a_t
+//   monotonic  state_t = a_{t−1}                     begin: δ_{j,0}  next: a_t
+// The caller sets cache.state before forward(): begin_state() at t = 0, next_state(step t − 1's
+// cache) after that; backward() must then run for t = T−1 … 0, since ∂L/∂state flows back
+// through grad.d_state (∂L/∂(state after step t) on entry, ∂L/∂(state entering t) on return).
+// In both, state after the step is linear in a_t with unit slope, so ∂a_t gets ∂state_{t+1}.
 // 'none' (no attention) is the decoder's business, not a variant. make_attention()
 // (attention_factory.hpp) builds a variant from its config; the scores → mask → softmax →
 // weighted-sum core that the variants and multi-head attention share is attention_core.hpp.
@@ -60,20 +74,25 @@ namespace s2s {
 
 // The variants, parsed once from AttentionConfig::type (the config's model.attention).
 enum class AttentionType {
-  kDot, kBahdanau, kLuongDot, kLuongGeneral, kLuongConcat, kLuongLocalM, kLuongLocalP
+  kDot, kBahdanau, kLuongDot, kLuongGeneral, kLuongConcat, kLuongLocalM, kLuongLocalP,
+  kMonotonic
 };
+// What a recurrent variant carries from step to step (see above).
+enum class AttentionState { kNone, kCoverage, kAlignment };
 // Throws std::invalid_argument: "Unknown attention mechanism: X. Valid options: dot, ...".
 AttentionType parse_attention_type(const std::string& name);
 
 struct AttentionConfig {
   std::string type = "bahdanau";           // dot | bahdanau | luong-dot | luong-general |
-                                           // luong-concat | luong-local-m | luong-local-p
+                                           // luong-concat | luong-local-m | luong-local-p |
+                                           // monotonic
   std::string name = "decoder.attention";  // parameter name prefix
   uword query_size = 0;                    // Q, the decoder state compared with the memory
   uword memory_size = 0;                   // H, the encoder output size
   uword hidden_size = 0;                   // A: bahdanau, luong-concat, luong-local-p (0: = Q)
   bool scaled = false;                     // dot only: e / √H
   uword window = 5;                        // D ≥ 1, luong-local-*
+  bool coverage = false;                   // bahdanau, luong-concat: See et al. coverage
 };
 
 // Per source batch: the memory and its precomputed keys, batch-major.
@@ -82,6 +101,7 @@ struct AttentionKeys {
   uword batch = 0;     // B
   uword steps = 0;     // S (padded source length)
   arma::uvec lengths;  // (B) S_b, the real source positions of sequence b
+  bool hard = false;   // decoding: monotonic attention attends hard (Raffel et al. §2.3)
   Mat<Real> values;    // (H × S·B) batch-major copy of the memory: h_j of b at b·S + j
   Mat<Real> keys;      // (K × S·B) batch-major projected keys; empty: keys = values
   const Mat<Real>& key_matrix() const { return keys.is_empty() ? values : keys; }
@@ -99,6 +119,8 @@ struct AttentionKeysGrad {
   Mat<Real> d_proj_query;       // (rows of the projected query × B)
   Mat<Real> d_position;         // (1 × B) local-p: ∂L/∂z, z = v_pᵀ tanh(W_p s)
   Mat<Real> d_position_hidden;  // (A × B) local-p: ∂L/∂(W_p s)
+  Mat<Real> d_state;            // (S × B) recurrent variants: ∂L/∂state (see above)
+  Mat<Real> d_step_weights;     // (S × B) recurrent variants: ∂L/∂a_t, given plus ∂state_{t+1}
 };
 
 // One decoder step: everything backward needs.
@@ -114,6 +136,8 @@ struct AttentionStepCache {
   arma::uvec window_end;      // (B)
   Mat<Real> position;         // (1 × B) local: p_t
   Mat<Real> position_hidden;  // (A × B) local-p: tanh(W_p s_t)
+  Mat<Real> state;            // (S × B) recurrent variants: the state entering step t, set by
+                              // the caller (begin_state, next_state); empty otherwise
 };
 
 template <typename Real>
@@ -127,6 +151,8 @@ class Attention {
   AttentionType kind() const { return kind_; }
   uword query_size() const { return query_size_; }
   uword memory_size() const { return memory_size_; }
+  AttentionState state_kind() const { return state_kind_; }
+  bool recurrent() const { return state_kind_ != AttentionState::kNone; }
 
   // PyTorch nn.Linear init of every parameter: U(−1/√fan_in, 1/√fan_in).
   virtual void init(ParameterStore<Real>& params, Rng& rng) const = 0;
@@ -142,6 +168,12 @@ class Attention {
   virtual void forward(const ParameterStore<Real>& params, const AttentionKeys<Real>& keys,
                        const Mat<Real>& query, uword step, AttentionStepCache<Real>& cache,
                        Mat<Real>& context, Mat<Real>& weights) const = 0;
+
+  // The state entering step 0 (S × B; empty for non-recurrent variants): coverage 0, monotonic
+  // δ_{j,0} (all mass on the first source position; none for an empty source).
+  void begin_state(const AttentionKeys<Real>& keys, Mat<Real>& state) const;
+  // The state entering step t + 1 from step t's cache. May alias cache.state.
+  void next_state(const AttentionStepCache<Real>& cache, Mat<Real>& state) const;
 
   // Once per source batch, before the first backward(): sizes and zeroes grad.
   void begin_backward(const AttentionKeys<Real>& keys, AttentionKeysGrad<Real>& grad) const;
@@ -172,6 +204,12 @@ class Attention {
                                    uword src_steps) const {}
   virtual void begin_backward_variant(AttentionKeysGrad<Real>& grad, uword batch) const {}
 
+  // Recurrent variants, at the start of backward(): grad.d_step_weights = ∂L/∂a_t, the given
+  // d_weights (may be null) plus ∂L/∂state_{t+1} (grad.d_state). Returns what to pass on as the
+  // given weight gradient: d_weights itself for non-recurrent variants.
+  const Mat<Real>* step_weight_gradient(const Mat<Real>* d_weights,
+                                        AttentionKeysGrad<Real>& grad) const;
+
   // Shared by every forward/backward: shape checks, and the cache sized for this step.
   void check_step(const AttentionKeys<Real>& keys, const Mat<Real>& query,
                   AttentionStepCache<Real>& cache) const;
@@ -183,6 +221,7 @@ class Attention {
   AttentionType kind_;
   uword query_size_;
   uword memory_size_;
+  AttentionState state_kind_ = AttentionState::kNone;  // set by the variant's constructor
 };
 
 }  // namespace s2s

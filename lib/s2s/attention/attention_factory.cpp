@@ -19,6 +19,7 @@ std::unique_ptr<Attention<Real>> make_attention(const AttentionConfig& config,
       return std::make_unique<DotAttention<Real>>(config, layout);
     case AttentionType::kBahdanau:
     case AttentionType::kLuongConcat:
+    case AttentionType::kMonotonic:
       return std::make_unique<AdditiveAttention<Real>>(config, layout);
     case AttentionType::kLuongLocalM:
     case AttentionType::kLuongLocalP:

@@ -39,7 +39,7 @@ void validate(const RunConfig& c) {
   check_choice("model.cell", m.cell, {"gru", "lstm"});
   check_choice("model.attention", m.attention,
                {"none", "dot", "bahdanau", "luong-dot", "luong-general", "luong-concat",
-                "luong-local-m", "luong-local-p"});
+                "luong-local-m", "luong-local-p", "monotonic"});
   check_choice("model.bridge", m.bridge, {"zero", "copy", "tanh"});
   check_choice("model.norm", m.norm, {"pre", "post"});
   check_choice("model.activation", m.activation, {"relu", "gelu"});
@@ -54,6 +54,10 @@ void validate(const RunConfig& c) {
             m.attention_dropout >= 0 && m.attention_dropout < 1,
         "dropout probabilities must be in [0, 1)");
   check(m.local_window >= 1, "model.local_window must be >= 1");
+  check(!m.coverage || (m.type == "rnn" && (m.attention == "bahdanau" ||
+                                            m.attention == "luong-concat")),
+        "model.coverage=true applies to model.type=rnn with model.attention=bahdanau or "
+        "luong-concat (got " + m.type + ", " + m.attention + ")");
   check(m.d_model > 0 && m.heads > 0 && m.d_model % m.heads == 0,
         "model.d_model must be a positive multiple of model.heads");
   check(m.ff_size > 0 && m.transformer_layers >= 1, "model.ff_size and model.transformer_layers must be > 0");
@@ -88,6 +92,11 @@ void validate(const RunConfig& c) {
   check(t.label_smoothing >= 0 && t.label_smoothing < 1, "train.label_smoothing must be in [0, 1)");
   check_choice("train.normalization", t.normalization, {"tokens", "sentences", "none"});
   check(t.sampling_ratio >= 0 && t.sampling_ratio <= 1, "train.sampling_ratio must be in [0, 1]");
+  check(std::isfinite(t.coverage_loss) && t.coverage_loss >= 0,
+        "train.coverage_loss must be a finite number >= 0");
+  check(t.coverage_loss == 0 || m.coverage,
+        "train.coverage_loss > 0 needs model.coverage=true (the loss penalises attention that "
+        "repeats the coverage vector)");
   check(t.valid_every >= 0 && t.patience >= 0 && t.log_every >= 1 && t.threads >= 0,
         "train.valid_every, train.patience, train.threads must be >= 0 and train.log_every >= 1");
   check(std::isfinite(t.ema_decay) && t.ema_decay >= 0 && t.ema_decay < 1,

@@ -43,6 +43,7 @@ struct ModelConfig {
   bool input_feeding = true;            // Luong variants
   bool dot_scale = false;               // dot: scores / sqrt(d)
   int local_window = 5;                 // D, luong-local-*
+  bool coverage = false;                // bahdanau, luong-concat: See et al. 2017 coverage
   double dropout = 0.2;
   double embed_dropout = 0.0;
   bool tie_embeddings = false;          // output layer shares the target embedding
@@ -84,6 +85,7 @@ struct TrainConfig {
   double label_smoothing = 0.0;
   std::string normalization = "tokens"; // tokens | sentences | none
   double sampling_ratio = 0.0;          // scheduled sampling
+  double coverage_loss = 0.0;           // See et al. 2017 coverage loss weight (model.coverage)
   int valid_every = 500;                // steps; 0: once per epoch
   int valid_beam = 1;                   // beam width of dev decoding; 0: decode.beam_size
   int checkpoint_every = 1000;          // steps between last.ckpt saves besides validations;

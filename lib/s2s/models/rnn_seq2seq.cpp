@@ -80,10 +80,13 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
   const std::string& a = config.attention;
   if (a == "none")
     flow_ = Flow::kNone;
-  else if (parse_attention_type(a) == AttentionType::kBahdanau)
-    flow_ = Flow::kBahdanau;
+  else if (parse_attention_type(a) == AttentionType::kBahdanau ||
+           parse_attention_type(a) == AttentionType::kMonotonic)
+    flow_ = Flow::kBahdanau;  // the query is s_{t−1}; c_t feeds the RNN
   else
     flow_ = Flow::kLuong;  // dot, luong-*
+  if (config.coverage && flow_ == Flow::kNone)
+    throw std::invalid_argument("model.coverage needs attention (bahdanau or luong-concat)");
   if (flow_ == Flow::kNone && bridge_type_ == Bridge::kZero)
     throw std::invalid_argument("model.attention=none needs model.bridge=tanh or copy");
   decoder_input_size_ = E_;
@@ -114,6 +117,7 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
     ac.hidden_size = H_;
     ac.scaled = config.dot_scale && parse_attention_type(a) == AttentionType::kDot;
     ac.window = static_cast<uword>(config.local_window);
+    ac.coverage = config.coverage;
     attention_ = make_attention<Real>(ac, layout);
   }
   if (flow_ == Flow::kBahdanau)
@@ -212,6 +216,10 @@ std::unique_ptr<DecodeState> RnnSeq2Seq<Real>::encode(const std::vector<Index>& 
   auto state = std::make_unique<RnnDecodeState>();
   Rng unused(0);  // no dropout at inference
   encode_batch(src, src_lengths, src_steps, false, unused, state->encoder, state->states);
+  if (attention_) {
+    state->encoder.keys.hard = true;
+    attention_->begin_state(state->encoder.keys, state->step.attn.state);
+  }
   state->rows = src_lengths.size();
   state->feed.zeros(H_, state->rows);
   state->source_of_row.resize(state->rows);
@@ -251,6 +259,7 @@ void RnnSeq2Seq<Real>::decode_step(DecodeState& base, const std::vector<Index>& 
   step_forward(attention_ ? &s.encoder.keys : nullptr, projected ? s.projected.gates : s.embedded,
                s.t, s.states, s.feed, s.next, s.output, s.step, false, unused, projected);
   std::swap(s.states, s.next);
+  if (attention_ && attention_->recurrent()) attention_->next_state(s.step.attn, s.step.attn.state);
   s.feed = s.output;
   output_logits(s.output, s.logits);
   log_softmax(s.logits, log_probs);
@@ -267,6 +276,7 @@ void RnnSeq2Seq<Real>::reorder(DecodeState& base, const std::vector<uword>& rows
   }
   s.feed = s.feed.cols(idx);
   if (!s.step.weights.is_empty()) s.step.weights = s.step.weights.cols(idx);
+  if (!s.step.attn.state.is_empty()) s.step.attn.state = s.step.attn.state.cols(idx);
   std::vector<uword> sources(rows.size());
   for (uword i = 0; i < rows.size(); ++i) sources[i] = s.source_of_row.at(rows[i]);
   const bool same_sources = sources == s.source_of_row;

@@ -13,12 +13,17 @@
 //             tanh   s_0^l = tanh(W_b [h_fwd; h_bwd]_top + b_b) for every layer; LSTM c_0 = 0
 // Decoder step t (e_t = dropout_emb(Emb_tgt(y_{t−1})), s_t the top layer's state):
 //   none      s_t = RNN(e_t, s_{t−1});                               o_t = s_t
-//   bahdanau  c_t = Attn(s_{t−1}); s_t = RNN([e_t; c_t], s_{t−1});   o_t = tanh(W_o [s_t; c_t; e_t] + b_o)
+//   bahdanau, monotonic
+//             c_t = Attn(s_{t−1}); s_t = RNN([e_t; c_t], s_{t−1});   o_t = tanh(W_o [s_t; c_t; e_t] + b_o)
 //   dot, luong-*
 //             s_t = RNN([e_t; o_{t−1}] (input feeding) or e_t, s_{t−1}),  o_0 = 0
 //             c_t = Attn(s_t);                                        o_t = tanh(W_c [c_t; s_t])
 // Output:   logits_t = W_out dropout(o_t) + b_out (W_out = Emb_tgtᵀ when tied)
-// Loss:     softmax cross-entropy with the pad id ignored, label smoothing, normalisation.
+// Loss:     softmax cross-entropy with the pad id ignored, label smoothing, normalisation; with
+//           coverage (model.coverage) and LossOptions::coverage_loss λ > 0, plus See et al.'s
+//           λ Σ_t Σ_j min(a_tj, cov_tj) over the real target steps, normalised alike.
+// Recurrent attention (coverage, monotonic; attention.hpp) carries its state from step to step:
+// in training in the step caches, in decoding in the decode state (reordered with the beams).
 //
 // Decoding (encode, decode_step) runs the same step equations one step at a time. When the target
 // vocabulary is small next to rows × source length (characters, phonemes), encode() also
@@ -126,6 +131,10 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
   void train_step_backward_none(uword t, TrainWorkspace& w);
   void train_step_backward_bahdanau(uword t, TrainWorkspace& w);
   void train_step_backward_luong(uword t, TrainWorkspace& w);
+  // Step t's attention state (recurrent variants) from step t − 1's, before its forward.
+  void train_attention_state(uword t, TrainWorkspace& w) const;
+  // Step t's attention backward, with the coverage loss's gradients when it is on.
+  void train_attention_backward(uword t, Mat<Real>& d_query, TrainWorkspace& w);
   // x_t of a training step: [e_t (when not known before the loop); the flow's per-step part].
   const Mat<Real>& train_step_input(const Mat<Real>& e, const Mat<Real>* extra,
                                     TrainWorkspace& w) const;
@@ -139,6 +148,9 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
                        TrainWorkspace& w) const;
   LossStats output_forward(const Batch& batch, const LossOptions& options, bool training,
                            Rng& rng, TrainWorkspace& w) const;
+  // See et al.'s coverage loss (normalised, 0 when off) and its gradients into the workspace.
+  double coverage_loss_forward(const Batch& batch, const LossOptions& options,
+                               const LossStats& stats, TrainWorkspace& w) const;
   void output_backward(const Batch& batch, const LossOptions& options, TrainWorkspace& w);
   void decoder_backward(TrainWorkspace& w);
   void target_embedding_backward(TrainWorkspace& w);

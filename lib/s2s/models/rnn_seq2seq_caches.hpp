@@ -39,7 +39,8 @@ struct RnnSeq2Seq<Real>::RnnDecodeState : DecodeState {
   std::vector<RnnState<Real>> states, next;  // per decoder layer (H × N)
   Mat<Real> feed;                            // (H × N) o_{t−1} (input feeding), zeros at t = 0
   Mat<Real> embedded, output, logits;        // (E × N), (H × N), (V × N)
-  StepCache step;
+  StepCache step;                            // step.attn.state: the attention state of the
+                                             // next step (recurrent variants)
   uword t = 0;
   std::vector<uword> source_of_row;          // which source each row decodes
   // Decoding tables, when cheaper than per-step products (encode()): the embedding part of the
@@ -83,6 +84,9 @@ struct RnnSeq2Seq<Real>::TrainWorkspace {
   std::vector<RnnState<Real>> d_initial;
   std::vector<RnnState<Real>> d_final;           // per encoder layer (H × B)
   Mat<Real> d_memory, d_src_dropped, d_src;       // (H × S·B), (E × S·B), (E × S·B)
+  // The coverage loss's gradients, (S × T·B) step-major: ∂/∂a_t and ∂/∂cov_t; empty when off.
+  Mat<Real> d_coverage_weights, d_coverage_state;
+  Mat<Real> d_attn_weights;                       // (S × B) step t's block of the first
 };
 
 namespace rnn_seq2seq_detail {

@@ -114,6 +114,7 @@ void RnnSeq2Seq<Real>::train_step_bahdanau(uword t, bool training, Rng& rng,
                                            TrainWorkspace& w) const {
   const Mat<Real> e = step_view(w.embedded_dropped, t, w.B);
   Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
+  train_attention_state(t, w);
   attention_->forward(*params_, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, w.attn[t],
                       c, w.weights);
   decoder_steps_->step_forward(*params_, t, train_step_input(e, &c, w), w.rnn, training, rng);
@@ -133,6 +134,7 @@ void RnnSeq2Seq<Real>::train_step_luong(uword t, bool training, Rng& rng,
   decoder_steps_->step_forward(p, t, train_step_input(e, extra, w), w.rnn, training, rng);
   const Mat<Real> s = decoder_steps_->top_state(w.rnn, t + 1);
   Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
+  train_attention_state(t, w);
   attention_->forward(p, w.encoder.keys, s, t, w.attn[t], c, w.weights);
   combine.rows(0, H_ - 1) = c;
   combine.rows(H_, 2 * H_ - 1) = s;
@@ -171,8 +173,7 @@ void RnnSeq2Seq<Real>::train_step_backward_bahdanau(uword t, TrainWorkspace& w) 
     w.d_c += w.dx;
   }
   // c_t = Attn(s_{t−1}): the query gradient goes to s_{t−1}, the top state entering step t.
-  attention_->backward(p, w.encoder.keys, w.attn[t], w.d_c, nullptr,
-                       decoder_steps_->d_top_state(w.rnn), w.attn_grad);
+  train_attention_backward(t, decoder_steps_->d_top_state(w.rnn), w);
 }
 
 template <typename Real>
@@ -183,7 +184,7 @@ void RnnSeq2Seq<Real>::train_step_backward_luong(uword t, TrainWorkspace& w) {
   const Mat<Real> d_combine = step_view(w.d_combine, t, B);  // ∂[c_t; s_t]
   w.d_c = d_combine.rows(0, H_ - 1);
   w.d_s = d_combine.rows(H_, 2 * H_ - 1);
-  attention_->backward(p, w.encoder.keys, w.attn[t], w.d_c, nullptr, w.d_s, w.attn_grad);
+  train_attention_backward(t, w.d_s, w);
   decoder_steps_->step_backward(p, t, &w.d_s, w.dx, w.rnn);  // ∂x_t, x_t = [e_t;] [o_{t−1}]
   if (w.sampling) d_e += w.dx.rows(0, E_ - 1);
   if (w.feeding && t > 0) {  // o_{t−1} fed step t: its gradient is complete before step t − 1
@@ -193,6 +194,26 @@ void RnnSeq2Seq<Real>::train_step_backward_luong(uword t, TrainWorkspace& w) {
     else
       d_feed += w.dx;
   }
+}
+
+template <typename Real>
+void RnnSeq2Seq<Real>::train_attention_state(uword t, TrainWorkspace& w) const {
+  if (!attention_->recurrent()) return;
+  if (t == 0)
+    attention_->begin_state(w.encoder.keys, w.attn[0].state);
+  else
+    attention_->next_state(w.attn[t - 1], w.attn[t].state);
+}
+
+// ∂L/∂c_t is in w.d_c. The coverage loss adds ∂/∂a_t as the given weight gradient, and ∂/∂cov_t
+// to ∂L/∂cov_t once the step's backward has turned ∂L/∂cov_{t+1} into it.
+template <typename Real>
+void RnnSeq2Seq<Real>::train_attention_backward(uword t, Mat<Real>& d_query, TrainWorkspace& w) {
+  const bool coverage_loss = !w.d_coverage_weights.is_empty();
+  if (coverage_loss) w.d_attn_weights = step_view(w.d_coverage_weights, t, w.B);
+  attention_->backward(*params_, w.encoder.keys, w.attn[t], w.d_c,
+                       coverage_loss ? &w.d_attn_weights : nullptr, d_query, w.attn_grad);
+  if (coverage_loss) w.attn_grad.d_state += step_view(w.d_coverage_state, t, w.B);
 }
 
 // The member functions defined here (the class itself is instantiated in rnn_seq2seq.cpp).
@@ -209,7 +230,9 @@ void RnnSeq2Seq<Real>::train_step_backward_luong(uword t, TrainWorkspace& w) {
   template void RnnSeq2Seq<Real>::train_step_luong(uword, bool, Rng&, TrainWorkspace&) const;    \
   template void RnnSeq2Seq<Real>::train_step_backward_none(uword, TrainWorkspace&);              \
   template void RnnSeq2Seq<Real>::train_step_backward_bahdanau(uword, TrainWorkspace&);          \
-  template void RnnSeq2Seq<Real>::train_step_backward_luong(uword, TrainWorkspace&);
+  template void RnnSeq2Seq<Real>::train_step_backward_luong(uword, TrainWorkspace&);             \
+  template void RnnSeq2Seq<Real>::train_attention_state(uword, TrainWorkspace&) const;           \
+  template void RnnSeq2Seq<Real>::train_attention_backward(uword, Mat<Real>&, TrainWorkspace&);
 S2S_INSTANTIATE_RNN_STEPS(float)
 S2S_INSTANTIATE_RNN_STEPS(double)
 #undef S2S_INSTANTIATE_RNN_STEPS

@@ -25,7 +25,8 @@ LossStats RnnSeq2Seq<Real>::forward_backward(const Batch& batch, const LossOptio
                w.encoder, w.initial);
   plan_batch(batch, options, training, w);
   decoder_forward(options, training, rng, w);
-  const LossStats stats = output_forward(batch, options, training, rng, w);
+  LossStats stats = output_forward(batch, options, training, rng, w);
+  stats.loss += coverage_loss_forward(batch, options, stats, w);
   if (!compute_gradients) return stats;
   output_backward(batch, options, w);
   decoder_backward(w);
@@ -129,6 +130,43 @@ LossStats RnnSeq2Seq<Real>::output_forward(const Batch& batch, const LossOptions
   dropout_.forward(w.O, w.O_dropped, w.out_dropout, training, rng);
   output_logits(w.O_dropped, w.logits);
   return sequence_loss_forward(w.logits, batch, options, w.loss);
+}
+
+// See et al. 2017: λ Σ_t Σ_j min(a_tj, cov_tj) over the real target steps (cov_t = the state
+// entering step t), divided by what the cross-entropy is divided by. Its gradient goes to a_tj
+// where a_tj < cov_tj and to cov_tj elsewhere (ties to the coverage, as torch.min's subgradient
+// picks one side).
+template <typename Real>
+double RnnSeq2Seq<Real>::coverage_loss_forward(const Batch& batch, const LossOptions& options,
+                                               const LossStats& stats, TrainWorkspace& w) const {
+  w.d_coverage_weights.reset();
+  w.d_coverage_state.reset();
+  if (options.coverage_loss == 0 || !attention_ ||
+      attention_->state_kind() != AttentionState::kCoverage)
+    return 0.0;
+  const uword B = w.B, T = w.T, S = w.encoder.steps;
+  double denominator = 1.0;
+  if (options.normalization == LossNormalization::tokens)
+    denominator = std::max(stats.tokens, 1.0);
+  else if (options.normalization == LossNormalization::sentences)
+    denominator = static_cast<double>(std::max<uword>(B, 1));
+  const Real scale = static_cast<Real>(options.coverage_loss / denominator);
+  w.d_coverage_weights.zeros(S, T * B);
+  w.d_coverage_state.zeros(S, T * B);
+  double sum = 0.0;
+  for (uword t = 0; t < T; ++t) {
+    const Mat<Real>& a = w.attn[t].weights;  // (S × B)
+    const Mat<Real>& cov = w.attn[t].state;  // (S × B)
+    for (uword b = 0; b < B; ++b) {
+      if (batch.target_output_ids[t * B + b] == Vocab::kPad) continue;
+      for (uword j = 0; j < w.encoder.keys.lengths[b]; ++j) {
+        const bool to_weight = a(j, b) < cov(j, b);
+        sum += static_cast<double>(to_weight ? a(j, b) : cov(j, b));
+        (to_weight ? w.d_coverage_weights : w.d_coverage_state)(j, t * B + b) = scale;
+      }
+    }
+  }
+  return options.coverage_loss * sum / denominator;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,6 +280,9 @@ void RnnSeq2Seq<Real>::encoder_backward(TrainWorkspace& w) {
                                                   TrainWorkspace&) const;                       \
   template LossStats RnnSeq2Seq<Real>::output_forward(const Batch&, const LossOptions&, bool,   \
                                                       Rng&, TrainWorkspace&) const;             \
+  template double RnnSeq2Seq<Real>::coverage_loss_forward(const Batch&, const LossOptions&,     \
+                                                          const LossStats&, TrainWorkspace&)    \
+      const;                                                                                    \
   template void RnnSeq2Seq<Real>::output_backward(const Batch&, const LossOptions&,             \
                                                   TrainWorkspace&);                             \
   template void RnnSeq2Seq<Real>::decoder_backward(TrainWorkspace&);                            \

@@ -33,6 +33,8 @@ struct LossOptions {
   // Scheduled sampling: probability of feeding the model's own previous prediction instead of
   // the reference token (0 = pure teacher forcing).
   double sampling_ratio = 0.0;
+  // See et al. 2017's coverage loss weight λ (RNN models with model.coverage; 0 = off).
+  double coverage_loss = 0.0;
 };
 
 struct LossStats {

@@ -130,6 +130,7 @@ Trainer::Trainer(const RunConfig& config, Seq2SeqModel<float>& model,
   loss_options_.label_smoothing = config.train.label_smoothing;
   loss_options_.normalization = parse_loss_normalization(config.train.normalization);
   loss_options_.sampling_ratio = config.train.sampling_ratio;
+  loss_options_.coverage_loss = config.train.coverage_loss;
   stream_.seek(0);
   if (config.train.ema) ema_.emplace(config.train.ema_decay);
   const int W = config.train.workers;

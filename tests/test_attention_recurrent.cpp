@@ -1,0 +1,230 @@
+// The recurrent attention variants (attention.hpp, additive_attention.hpp): coverage (See et al.
+// 2017) and monotonic attention (Raffel et al. 2017). Gradient checks through the state that
+// one step passes to the next, and their invariants: coverage is the running sum of the
+// weights; a monotonic alignment sums to at most 1, equals the paper's closed form, and its hard
+// decoding never moves backwards.
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "attention_helpers.hpp"
+#include "gradcheck.hpp"
+
+using namespace s2s;
+using namespace s2s::testing;
+
+namespace {
+
+struct Built {
+  std::unique_ptr<Attention<double>> attention;
+  std::unique_ptr<ParameterStore<double>> store;
+};
+
+Built build(const AttentionConfig& config, std::uint64_t seed) {
+  ParamLayout layout;
+  Built b;
+  b.attention = make_attention<double>(config, layout);
+  b.store = std::make_unique<ParameterStore<double>>(std::move(layout));
+  Rng rng(seed);
+  b.attention->init(*b.store, rng);
+  return b;
+}
+
+// Every step's weights (S × B), with the state passed along as a decoder does.
+std::vector<arma::mat> run_steps(const Attention<double>& attention,
+                                 const ParameterStore<double>& store, const AttentionProblem& p,
+                                 bool hard, std::vector<arma::mat>* states = nullptr) {
+  AttentionKeys<double> keys;
+  attention.precompute(store, p.memory, p.mask, p.batch, p.steps, keys);
+  keys.hard = hard;
+  AttentionStepCache<double> cache;
+  arma::mat context, weights;
+  std::vector<arma::mat> out;
+  for (uword i = 0; i < p.queries.size(); ++i) {
+    set_step_state(attention, keys, i, cache, cache);
+    if (states != nullptr) states->push_back(cache.state);
+    attention.forward(store, keys, p.queries[i], p.decoder_steps[i], cache, context, weights);
+    out.push_back(weights);
+  }
+  return out;
+}
+
+// Raffel et al. 2017, eq. 11: q = cumprod(1 − p) ⊙ cumsum(a' / cumprod(1 − p)) with the
+// exclusive cumprod (its first entry 1), a = p ⊙ q; for one sequence of n positions.
+arma::vec closed_form_alignment(const arma::vec& p, const arma::vec& previous) {
+  const uword n = p.n_elem;
+  arma::vec cumprod(n), a(n);
+  double running = 1;
+  for (uword j = 0; j < n; ++j) {
+    cumprod(j) = running;
+    running *= 1 - p(j);
+  }
+  double sum = 0;
+  for (uword j = 0; j < n; ++j) {
+    sum += previous(j) / cumprod(j);
+    a(j) = p(j) * cumprod(j) * sum;
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("Coverage attention gradients match finite differences through the coverage vector",
+          "[attention][coverage][gradcheck]") {
+  for (const char* type : {"bahdanau", "luong-concat"}) {
+    AttentionConfig config = make_config(type, 3, 4);
+    config.coverage = true;
+    AttentionProblem p(3, 4, {0, 1, 2, 3}, 81);
+    // The first step's weights are not in the loss, so every gradient of a_0 reaches it through
+    // the coverage of the later steps.
+    p.r_weights[0].reset();
+    check_attention_gradients(config, p, 12);
+  }
+}
+
+TEST_CASE("Monotonic attention gradients match finite differences through the alignment",
+          "[attention][monotonic][gradcheck]") {
+  AttentionConfig config = make_config("monotonic", 3, 4);
+  AttentionProblem p(3, 4, {0, 1, 2, 3}, 83);
+  p.r_weights[0].reset();
+  // r = −2 spreads the alignment (the paper's −4 makes every gradient here so small that the
+  // finite differences' rounding dominates the relative error); 0 and 1.5 sharpen it.
+  for (double offset : {-2.0, 0.0, 1.5}) {
+    Built b = build(config, 13);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(offset);
+    const AttentionGradients analytic = attention_backward(*b.attention, *b.store, p);
+    auto loss = [&] { return attention_loss(*b.attention, *b.store, p); };
+    INFO("r " << offset);
+    check_parameter_gradients(*b.store, loss);
+    for (uword i = 0; i < p.queries.size(); ++i)
+      check_input_gradient("query " + std::to_string(i), p.queries[i], analytic.d_queries[i],
+                           loss);
+    check_input_gradient("memory", p.memory, analytic.d_memory, loss);
+  }
+}
+
+TEST_CASE("Coverage is the running sum of past weights; with w_c = 0 it changes nothing",
+          "[attention][coverage]") {
+  for (const char* type : {"bahdanau", "luong-concat"}) {
+    AttentionConfig plain_config = make_config(type, 3, 4);
+    AttentionConfig config = plain_config;
+    config.coverage = true;
+    AttentionProblem p(3, 4, {0, 1, 2, 3, 4}, 85);
+    Built with = build(config, 14);
+    std::vector<arma::mat> states;
+    const std::vector<arma::mat> weights = run_steps(*with.attention, *with.store, p, false,
+                                                     &states);
+    arma::mat sum(p.steps, p.batch, arma::fill::zeros);
+    for (uword t = 0; t < weights.size(); ++t) {
+      INFO(type << " step " << t);
+      CHECK(arma::approx_equal(states[t], sum, "absdiff", 1e-15));
+      sum += weights[t];
+    }
+    // The same parameters without W_c, and W_c = 0 with coverage: the same weights.
+    Built plain = build(plain_config, 14);
+    plain.store->values() = with.store->values().head(plain.store->values().n_elem);
+    with.store->value(with.store->layout().find("decoder.attention.W_c")).zeros();
+    const std::vector<arma::mat> a = run_steps(*with.attention, *with.store, p, false);
+    const std::vector<arma::mat> b = run_steps(*plain.attention, *plain.store, p, false);
+    for (uword t = 0; t < a.size(); ++t) CHECK(arma::approx_equal(a[t], b[t], "absdiff", 0.0));
+  }
+}
+
+TEST_CASE("Monotonic attention: expected alignments sum to at most 1 and follow the closed form",
+          "[attention][monotonic]") {
+  AttentionConfig config = make_config("monotonic", 3, 4);
+  AttentionProblem p(3, 4, {0, 1, 2, 3, 4, 5}, 87);
+  for (double offset : {-4.0, 0.0, 2.0}) {
+    Built b = build(config, 15);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(offset);
+    std::vector<arma::mat> states;
+    const std::vector<arma::mat> weights = run_steps(*b.attention, *b.store, p, false, &states);
+    // p_tj is in the cache; recompute it here from a fresh forward to compare with eq. 11.
+    AttentionKeys<double> keys;
+    b.attention->precompute(*b.store, p.memory, p.mask, p.batch, p.steps, keys);
+    for (uword t = 0; t < weights.size(); ++t) {
+      AttentionStepCache<double> cache;
+      cache.state = states[t];
+      arma::mat context, a;
+      b.attention->forward(*b.store, keys, p.queries[t], t, cache, context, a);
+      for (uword col = 0; col < p.batch; ++col) {
+        const uword n = p.lengths[col];
+        INFO("r " << offset << " step " << t << " sequence " << col);
+        CHECK(arma::accu(a.col(col)) <= 1 + 1e-12);
+        CHECK(a.col(col).min() >= 0);
+        for (uword j = n; j < p.steps; ++j) CHECK(a(j, col) == 0.0);
+        const arma::vec expected = closed_form_alignment(cache.probs.col(col).head(n),
+                                                         states[t].col(col).head(n));
+        CHECK(arma::approx_equal(arma::vec(a.col(col).head(n)), expected, "reldiff", 1e-10));
+      }
+      CHECK(arma::approx_equal(a, weights[t], "absdiff", 0.0));
+    }
+  }
+  SECTION("before step 0 all mass is on the first position, so p_0 ≈ 1 keeps it there") {
+    Built b = build(config, 15);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(60.0);
+    const std::vector<arma::mat> weights = run_steps(*b.attention, *b.store, p, false);
+    for (const arma::mat& a : weights)
+      for (uword col = 0; col < p.batch; ++col) CHECK(a(0, col) == Approx(1.0).margin(1e-12));
+  }
+}
+
+TEST_CASE("Monotonic attention decodes hard and never moves backwards", "[attention][monotonic]") {
+  AttentionConfig config = make_config("monotonic", 3, 4);
+  AttentionProblem p(3, 4, {0, 1, 2, 3, 4, 5, 6, 7}, 89);
+  bool ended_some = false, moved_some = false;
+  for (double offset : {-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0}) {
+    Built b = build(config, 16);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(offset);
+    b.store->value(b.store->layout().find("decoder.attention.v")) *= 4.0;  // varied energies
+    const std::vector<arma::mat> weights = run_steps(*b.attention, *b.store, p, true);
+    for (uword col = 0; col < p.batch; ++col) {
+      uword previous = 0;
+      bool ended = false;
+      for (uword t = 0; t < weights.size(); ++t) {
+        const arma::vec a = weights[t].col(col);
+        INFO("r " << offset << " step " << t << " sequence " << col);
+        const double total = arma::accu(a);
+        REQUIRE((total == 0.0 || total == 1.0));
+        CHECK(arma::all(a == 0.0 || a == 1.0));
+        if (total == 0.0) {
+          ended = true;
+          ended_some = true;
+          continue;
+        }
+        CHECK_FALSE(ended);  // once past the end, never back
+        const uword position = a.index_max();
+        CHECK(position >= previous);
+        CHECK(position < p.lengths[col]);
+        moved_some = moved_some || position > previous;
+        previous = position;
+      }
+    }
+  }
+  // The offsets were chosen so that both behaviours occur: moving on, and running off the end.
+  CHECK(moved_some);
+  CHECK(ended_some);
+}
+
+TEST_CASE("Recurrent attention rejects a missing state and coverage where it does not apply",
+          "[attention]") {
+  AttentionConfig config = make_config("monotonic", 3, 4);
+  AttentionProblem p(3, 4, {0}, 91);
+  Built b = build(config, 17);
+  AttentionKeys<double> keys;
+  b.attention->precompute(*b.store, p.memory, p.mask, p.batch, p.steps, keys);
+  AttentionStepCache<double> cache;
+  arma::mat context, weights;
+  CHECK_THROWS_WITH(
+      b.attention->forward(*b.store, keys, p.queries[0], 0, cache, context, weights),
+      Catch::Contains("begin_state"));
+  for (const char* type : {"dot", "luong-general", "luong-local-p", "monotonic"}) {
+    AttentionConfig c = make_config(type, 3, 3);
+    c.coverage = true;
+    ParamLayout layout;
+    INFO(type);
+    CHECK_THROWS_WITH(make_attention<double>(c, layout),
+                      Catch::Contains("coverage applies to bahdanau and luong-concat only"));
+  }
+}
