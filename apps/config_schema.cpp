@@ -91,6 +91,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("model.input_feeding", &m.input_feeding, "Luong attention: feed the attentional state into the next step's input");
   add("model.dot_scale", &m.dot_scale, "dot attention: divide scores by sqrt(d)");
   add("model.local_window", &m.local_window, "luong-local-*: window half-width D");
+  add("model.monotonic_noise", &m.monotonic_noise, "monotonic attention: standard deviation of the Gaussian noise added to the energies before the sigmoid in training (Raffel et al. 2017: it makes the alignment probabilities near 0 or 1, as hard decoding uses them)");
   add("model.coverage", &m.coverage, "bahdanau, luong-concat: the coverage vector (sum of past attention weights) enters the attention scores (See et al. 2017)");
   add("model.dropout", &m.dropout, "dropout between layers and before the output layer");
   add("model.embed_dropout", &m.embed_dropout, "dropout on embeddings");

@@ -121,6 +121,31 @@ TEST_CASE("RNN seq2seq gradients with coverage and the coverage loss",
       }
 }
 
+TEST_CASE("RNN seq2seq gradients with monotonic attention's pre-sigmoid training noise",
+          "[rnn_seq2seq][monotonic][gradcheck]") {
+  // training = true draws the noise (a constant of the gradient: the same Rng seed each time).
+  for (const std::string cell : {"gru", "lstm"}) {
+    ModelConfig c = tiny_config(cell, "monotonic", true);
+    c.monotonic_noise = 1.0;
+    INFO(cell);
+    check_model_gradients(c, LossOptions{}, true);
+  }
+  // The noise is drawn in training only, and changes the loss.
+  ModelConfig c = tiny_config("gru", "monotonic", false);
+  RnnSeq2Seq<double> model(c, 7, 7);
+  Rng init(2);
+  model.init(init);
+  const Batch batch = tiny_batch();
+  Rng r1(1), r2(1), r3(1);
+  const double eval = model.forward_backward(batch, LossOptions{}, false, false, r1).loss;
+  const double noisy = model.forward_backward(batch, LossOptions{}, true, false, r2).loss;
+  c.monotonic_noise = 0.0;
+  RnnSeq2Seq<double> quiet(c, 7, 7);
+  quiet.params().values() = model.params().values();
+  CHECK(quiet.forward_backward(batch, LossOptions{}, true, false, r3).loss == eval);
+  CHECK(noisy != eval);
+}
+
 TEST_CASE("The coverage loss is lambda times the summed min(attention, coverage)",
           "[rnn_seq2seq][coverage]") {
   ModelConfig c = tiny_config("gru", "bahdanau", true);

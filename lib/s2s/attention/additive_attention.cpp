@@ -214,6 +214,8 @@ void AdditiveAttention<Real>::forward(const ParameterStore<Real>& params,
       const uword n = keys.lengths[b];
       Real* e = cache.weights.colptr(b);  // overwritten by a
       for (uword j = 0; j < n; ++j) e[j] += r;
+      if (!cache.noise.is_empty())
+        for (uword j = 0; j < n; ++j) e[j] += cache.noise(j, b);
       (keys.hard ? monotonic_hard<Real> : monotonic_expected<Real>)(
           n, e, cache.state.colptr(b), cache.probs.colptr(b), e);
       for (uword j = n; j < steps; ++j) e[j] = 0;

@@ -25,7 +25,9 @@
 // Decoding (keys.hard) attends hard (§2.3): from the previous step's position, the first j with
 // p_j ≥ 1/2 gets weight 1; if there is none, the step and every later one attend nowhere.
 // r starts at −4 as in the paper, so that p is small and early alignments spread forward.
-// The paper's pre-sigmoid noise and weight-normalised v are not used.
+// In training the caller may add noise to e before σ (cache.noise; the paper's N(0, 1)), which
+// pushes p towards 0 or 1 so that the hard decoding sees the alignments training learned; it is a
+// constant of the gradient. The paper's weight-normalised v is not used.
 //
 // Bias: one bias b_h on the key projection (nn.Linear(H, A) with bias), none on W_s or v. Two
 // biases would be redundant (only their sum enters); on the key side it costs nothing per step.

@@ -138,6 +138,8 @@ struct AttentionStepCache {
   Mat<Real> position_hidden;  // (A × B) local-p: tanh(W_p s_t)
   Mat<Real> state;            // (S × B) recurrent variants: the state entering step t, set by
                               // the caller (begin_state, next_state); empty otherwise
+  Mat<Real> noise;            // (S × B) monotonic, training: added to e before σ, set by the
+                              // caller (Raffel et al. §2.5); empty: none
 };
 
 template <typename Real>

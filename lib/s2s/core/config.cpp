@@ -54,6 +54,8 @@ void validate(const RunConfig& c) {
             m.attention_dropout >= 0 && m.attention_dropout < 1,
         "dropout probabilities must be in [0, 1)");
   check(m.local_window >= 1, "model.local_window must be >= 1");
+  check(std::isfinite(m.monotonic_noise) && m.monotonic_noise >= 0,
+        "model.monotonic_noise must be a finite number >= 0");
   check(!m.coverage || (m.type == "rnn" && (m.attention == "bahdanau" ||
                                             m.attention == "luong-concat")),
         "model.coverage=true applies to model.type=rnn with model.attention=bahdanau or "

@@ -115,8 +115,15 @@ void RnnSeq2Seq<Real>::train_step_bahdanau(uword t, bool training, Rng& rng,
   const Mat<Real> e = step_view(w.embedded_dropped, t, w.B);
   Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
   train_attention_state(t, w);
-  attention_->forward(*params_, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, w.attn[t],
-                      c, w.weights);
+  AttentionStepCache<Real>& cache = w.attn[t];
+  if (training && attention_->kind() == AttentionType::kMonotonic && config_.monotonic_noise > 0) {
+    cache.noise.set_size(w.encoder.steps, w.B);
+    rng.fill_normal(cache.noise, 0.0, config_.monotonic_noise);
+  } else {
+    cache.noise.reset();
+  }
+  attention_->forward(*params_, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, cache, c,
+                      w.weights);
   decoder_steps_->step_forward(*params_, t, train_step_input(e, &c, w), w.rnn, training, rng);
   combine.rows(0, H_ - 1) = decoder_steps_->top_state(w.rnn, t + 1);
   combine.rows(H_, 2 * H_ - 1) = c;
