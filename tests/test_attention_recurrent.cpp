@@ -104,7 +104,7 @@ TEST_CASE("Monotonic attention gradients match finite differences through the al
   }
 }
 
-TEST_CASE("Coverage is the running sum of past weights; with w_c = 0 it changes nothing",
+TEST_CASE("Coverage is the running sum of past weights. with w_c = 0 it changes nothing",
           "[attention][coverage]") {
   for (const char* type : {"bahdanau", "luong-concat"}) {
     AttentionConfig plain_config = make_config(type, 3, 4);

@@ -283,7 +283,7 @@ TEST_CASE("generate: --help lists every option with its default", "[cli]") {
     CHECK(result.out.find(text) != std::string::npos);
 }
 
-TEST_CASE("s2s: unknown commands list the valid ones; --version names the BLAS core", "[cli]") {
+TEST_CASE("s2s: unknown commands list the valid ones. --version names the BLAS core", "[cli]") {
   const CliResult unknown = run_cli({"nosuchcommand"});
   check_one_line_error(unknown, "s2s: ", {"nosuchcommand", "score", "generate", "train"});
   CHECK(unknown.exit_code == 2);

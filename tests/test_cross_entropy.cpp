@@ -84,7 +84,7 @@ TEST_CASE("Cross-entropy matches PyTorch F.cross_entropy", "[loss]") {
             .loss == Approx(torch_sum).epsilon(1e-6));
 }
 
-TEST_CASE("Cross-entropy gradient matches finite differences; ignored columns get zero",
+TEST_CASE("Cross-entropy gradient matches finite differences. ignored columns get zero",
           "[loss][gradcheck]") {
   const uword vocab = 5;
   const std::vector<Index> targets = {3, 0, 1, 4, 0, 0, 2};  // 0 = padding, three times

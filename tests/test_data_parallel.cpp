@@ -65,17 +65,22 @@ TEST_CASE("slice_batch keeps each sentence and pads a shard to its own lengths",
 
 TEST_CASE("Sharded unnormalised gradients, summed and scaled, equal the global batch's gradient",
           "[data_parallel]") {
-  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  // rnn-coverage: Bahdanau attention with coverage and the coverage loss, a second loss term.
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer", "rnn-coverage");
   const auto normalization = GENERATE(LossNormalization::tokens, LossNormalization::sentences,
                                       LossNormalization::none);
   const int ranks = GENERATE(2, 3);
   INFO(type << ", normalization " << static_cast<int>(normalization) << ", " << ranks << " ranks");
-  auto model = make_model<double>(tiny_model(type), 8, 8);
+  const bool coverage = type == "rnn-coverage";
+  ModelConfig config = tiny_model(coverage ? "rnn" : type);
+  config.coverage = coverage;
+  auto model = make_model<double>(config, 8, 8);
   Rng rng(3);
   model->init(rng);
   const Batch global = make_batch(tiny_pairs(), {0, 1, 2, 3, 4, 5, 6});
   LossOptions options;
   options.label_smoothing = 0.1;
+  options.coverage_loss = coverage ? 0.5 : 0.0;
   options.normalization = normalization;
 
   model->params().zero_grad();

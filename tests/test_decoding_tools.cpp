@@ -124,7 +124,7 @@ TEST_CASE("Drawn tokens follow the sampling distribution", "[decoding_tools]") {
   }
 }
 
-TEST_CASE("Sampling with top-k 1 is greedy search; a seed gives the same samples in any batch",
+TEST_CASE("Sampling with top-k 1 is greedy search. a seed gives the same samples in any batch",
           "[decoding_tools]") {
   const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
   INFO(type);

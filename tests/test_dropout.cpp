@@ -36,7 +36,7 @@ TEST_CASE("Dropout keeps each element with probability 1 - p, independently, sca
   CHECK(std::abs(pair_fraction - q) < 5 * std::sqrt(q * (1 - q) / evens.n_elem));
 }
 
-TEST_CASE("Dropout masks are a function of the Rng state; backward applies the same mask",
+TEST_CASE("Dropout masks are a function of the Rng state. backward applies the same mask",
           "[dropout]") {
   Dropout<double> dropout(0.4);
   const arma::mat x = arma::linspace<arma::vec>(1, 2, 101) * arma::rowvec(7, arma::fill::ones);

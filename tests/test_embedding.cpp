@@ -39,7 +39,7 @@ TEST_CASE("Embedding init is N(0,1) with a zero padding column", "[embedding]") 
                   std::invalid_argument);
 }
 
-TEST_CASE("Embedding weight gradient matches finite differences; padding gets none",
+TEST_CASE("Embedding weight gradient matches finite differences. padding gets none",
           "[embedding][gradcheck]") {
   for (double scale : {1.0, std::sqrt(3.0)}) {
     ParamLayout layout;

@@ -87,7 +87,7 @@ void check_resume_is_exact(const Task& task, const std::vector<std::string>& ext
 
 }  // namespace
 
-TEST_CASE("The weight average follows a <- d a + (1 - d) theta; decay 0 is the weights",
+TEST_CASE("The weight average follows a <- d a + (1 - d) theta. decay 0 is the weights",
           "[recipes][ema]") {
   arma::fvec t0 = {1.0f, -2.0f, 0.5f}, t1 = {3.0f, 0.0f, 0.25f}, t2 = {-1.0f, 4.0f, 1.0f};
   ParameterEma ema(0.9);

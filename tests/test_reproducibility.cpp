@@ -206,7 +206,7 @@ TEST_CASE("model.json and the log's first line record where and how the run ran"
   CHECK(first.find("\"step\"") == std::string::npos);
 }
 
-TEST_CASE("A resume on a changed setup warns in one line; on the same setup it says nothing",
+TEST_CASE("A resume on a changed setup warns in one line. on the same setup it says nothing",
           "[reproducibility]") {
   Task task(kRnnRecipe);
   const std::vector<std::string> first = {"--train.max_steps", "20"};

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "cli_helpers.hpp"
@@ -207,7 +208,69 @@ TEST_CASE("A trained model translates stdin and evaluates a reference file", "[t
   CHECK(json.find("\"weights\": [[") != std::string::npos);
 }
 
-TEST_CASE("train --check trains nothing; model.json holds the parameter count; a Transformer's "
+TEST_CASE("Monotonic and coverage models train with worker threads, decode with beam search and "
+          "write their attention. monotonic attention is hard and monotonic at decoding",
+          "[train][cli][monotonic][coverage]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 150);
+  for (const char* variant : {"monotonic", "coverage"}) {
+    const std::string model = dir.file(variant);
+    std::vector<std::string> args = {"train", "--config", config, "--quiet",
+                                     "--train.output_dir", model, "--train.workers", "2"};
+    if (std::string(variant) == "monotonic")
+      args.insert(args.end(), {"--model.attention", "monotonic"});
+    else
+      args.insert(args.end(), {"--model.attention", "luong-concat", "--model.coverage", "true",
+                               "--train.coverage_loss", "0.5"});
+    CliResult r = run_cli(args);
+    INFO(variant << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CliResult beam = run_cli({"translate", "--model", model, "--beam", "3", "--coverage-penalty",
+                              "0.2"}, "1 2 3\n4 5\n");
+    REQUIRE(beam.exit_code == 0);
+    CHECK(std::count(beam.out.begin(), beam.out.end(), '\n') == 2);
+    const std::string attention = dir.file(std::string(variant) + ".jsonl");
+    REQUIRE(run_cli({"translate", "--model", model, "--attention-out", attention}, "1 2 3 4\n")
+                .exit_code == 0);
+    const std::string json = read_whole_file(attention);
+    INFO(json);
+    const std::size_t begin = json.find("\"weights\": [[");
+    REQUIRE(begin != std::string::npos);
+    // Each output step's row of weights over the 4 source tokens (and </s>).
+    static const std::regex row_re(R"(\[([-0-9.eE, ]+)\])");
+    std::vector<std::vector<double>> rows;
+    const std::string weights = json.substr(begin);
+    for (std::sregex_iterator it(weights.begin(), weights.end(), row_re), end; it != end; ++it) {
+      std::vector<double> row;
+      std::stringstream items((*it)[1].str());
+      for (std::string item; std::getline(items, item, ',');) row.push_back(std::stod(item));
+      rows.push_back(row);
+    }
+    REQUIRE(!rows.empty());
+    if (std::string(variant) != "monotonic") continue;
+    std::size_t previous = 0;
+    bool ended = false;
+    for (const auto& row : rows) {
+      double total = 0;
+      std::size_t position = 0;
+      for (std::size_t j = 0; j < row.size(); ++j) {
+        CHECK((row[j] == 0.0 || row[j] == 1.0));
+        total += row[j];
+        if (row[j] == 1.0) position = j;
+      }
+      CHECK(total <= 1.0);
+      if (total == 0.0) {
+        ended = true;
+        continue;
+      }
+      CHECK_FALSE(ended);
+      CHECK(position >= previous);
+      previous = position;
+    }
+  }
+}
+
+TEST_CASE("train --check trains nothing. model.json holds the parameter count. a Transformer's "
           "attention file has each head", "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 10);
@@ -237,7 +300,7 @@ TEST_CASE("train --check trains nothing; model.json holds the parameter count; a
     // The count in model.json is the one the model describes itself with.
     const std::string json = read_whole_file(model + "/model.json");
     std::smatch count;
-    REQUIRE(std::regex_search(json, count, std::regex(R"("parameters": ([0-9]+)\})")));
+    REQUIRE(std::regex_search(json, count, std::regex(R"("parameters": ([0-9]+))")));
     CHECK(std::stol(count[1]) > 0);
     CliResult e = run_cli({"evaluate", "--model", model, "--src", dir.file("dev.tsv")});
     REQUIRE(e.exit_code == 0);
@@ -272,6 +335,13 @@ TEST_CASE("Bad input to train, translate and evaluate gets one line and a non-ze
        "Valid options: gru, lstm"},
       {{"train", "--config", config, "--model.attention", "psychic"},
        "Valid options: none, dot, bahdanau"},
+      {{"train", "--config", config, "--model.attention", "luong-general", "--model.coverage",
+        "true"},
+       "model.coverage=true applies to"},
+      {{"train", "--config", config, "--train.coverage_loss", "1"},
+       "train.coverage_loss > 0 needs model.coverage=true"},
+      {{"train", "--config", config, "--model.monotonic_noise", "-1"},
+       "model.monotonic_noise must be"},
       {{"train", "--config", config, "--train.lr", "fast"}, "train.lr"},
       {{"train", "--config", config, "--data.dev", "", "--train.patience", "3"},
        "train.patience needs a dev set"},
@@ -327,14 +397,19 @@ TEST_CASE("Every cell x attention x encoder direction trains from a config", "[t
   };
   for (const char* cell : {"gru", "lstm"})
     for (const char* attention : {"none", "dot", "bahdanau", "luong-dot", "luong-general",
-                                  "luong-concat", "luong-local-m", "luong-local-p"})
+                                  "luong-concat", "luong-local-m", "luong-local-p", "monotonic",
+                                  "bahdanau+coverage"})
       for (const char* bi : {"false", "true"}) {
         const std::string out = dir.file(std::string(cell) + attention + bi);
-        CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", out,
-                               "--model.cell", cell, "--model.attention", attention,
-                               "--model.bidirectional", bi, "--model.bridge", "tanh",
-                               "--data.dev", "", "--train.schedule", "constant",
-                               "--train.lr", "0.01"});
+        const bool coverage = std::string(attention) == "bahdanau+coverage";
+        std::vector<std::string> args = {
+            "train", "--config", config, "--quiet", "--train.output_dir", out, "--model.cell",
+            cell, "--model.attention", coverage ? "bahdanau" : attention, "--model.bidirectional",
+            bi, "--model.bridge", "tanh", "--data.dev", "", "--train.schedule", "constant",
+            "--train.lr", "0.01"};
+        if (coverage)
+          args.insert(args.end(), {"--model.coverage", "true", "--train.coverage_loss", "1"});
+        CliResult r = run_cli(args);
         INFO(cell << " " << attention << " bi=" << bi << ": " << r.err);
         REQUIRE(r.exit_code == 0);
         const auto [first, last] = first_and_last_loss(read_whole_file(out + "/train_log.jsonl"));
@@ -387,7 +462,7 @@ TEST_CASE("Bad training data and foreign model directories are refused with one 
   CHECK(resume.err.find("written by s2s 9.3.0") != std::string::npos);
 }
 
-TEST_CASE("Scheduled sampling is deterministic and changes training; early stopping stops",
+TEST_CASE("Scheduled sampling is deterministic and changes training. early stopping stops",
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 40);
@@ -434,7 +509,7 @@ TEST_CASE("Training that stops before its first validation still validates and k
   CHECK(read_whole_file(dir.file("evaluated.txt")) == hyps);
 }
 
-TEST_CASE("Training with --overwrite clears the old run first; a refused train leaves nothing",
+TEST_CASE("Training with --overwrite clears the old run first. a refused train leaves nothing",
           "[train][cli]") {
   TempDir dir;
   const std::string config = write_task(dir, 10);

@@ -367,7 +367,7 @@ TEST_CASE("Feed-forward gradients match finite differences (ReLU, exact GELU, dr
   }
 }
 
-TEST_CASE("GELU is the exact erf form; unknown activations and norms are listed",
+TEST_CASE("GELU is the exact erf form. unknown activations and norms are listed",
           "[transformer]") {
   ParamLayout layout;
   FeedForward<double> ffn(layout, "ffn", 1, 1, FeedForwardActivation::kGelu, 0.0);
@@ -565,7 +565,7 @@ TEST_CASE("Transformer gradients with relative positions (ALiBi, T5 buckets)",
   }
 }
 
-TEST_CASE("ALiBi cannot tell a source from its reversal; T5 buckets can", "[transformer]") {
+TEST_CASE("ALiBi cannot tell a source from its reversal. T5 buckets can", "[transformer]") {
   // A symmetric bias makes the encoder equivariant under j → S_b − 1 − j, and cross-attention
   // (no position bias) is invariant to the order of the memory: every target log-prob is the
   // same for a source and its reversal. Reversing a sequence without a source </s> is therefore
