@@ -81,7 +81,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   auto& m = c.model;
   add("model.type", &m.type, "rnn | transformer");
   add("model.cell", &m.cell, "RNN cell: gru | lstm");
-  add("model.attention", &m.attention, "none | dot | bahdanau | luong-dot | luong-general | luong-concat | luong-local-m | luong-local-p | monotonic (Raffel et al. 2017; hard at decoding)");
+  add("model.attention", &m.attention, "none | dot | bahdanau | luong-dot | luong-general | luong-concat | luong-local-m | luong-local-p | monotonic (Raffel et al. 2017; hard at decoding) | monotonic-chunk (MoChA, Chiu & Raffel 2018)");
   add("model.embed_size", &m.embed_size, "RNN: embedding size");
   add("model.hidden_size", &m.hidden_size, "RNN: encoder output and decoder state size; each direction of a bidirectional encoder has half");
   add("model.encoder_layers", &m.encoder_layers, "RNN: encoder layers");
@@ -91,7 +91,8 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("model.input_feeding", &m.input_feeding, "Luong attention: feed the attentional state into the next step's input");
   add("model.dot_scale", &m.dot_scale, "dot attention: divide scores by sqrt(d)");
   add("model.local_window", &m.local_window, "luong-local-*: window half-width D");
-  add("model.monotonic_noise", &m.monotonic_noise, "monotonic attention: standard deviation of the Gaussian noise added to the energies before the sigmoid in training (Raffel et al. 2017: it makes the alignment probabilities near 0 or 1, as hard decoding uses them)");
+  add("model.monotonic_noise", &m.monotonic_noise, "monotonic, monotonic-chunk: standard deviation of the Gaussian noise added to the energies before the sigmoid in training (Raffel et al. 2017: it makes the alignment probabilities near 0 or 1, as hard decoding uses them)");
+  add("model.chunk_width", &m.chunk_width, "monotonic-chunk: the chunk width w (softmax attention over the w source positions ending where monotonic attention stops)");
   add("model.coverage", &m.coverage, "bahdanau, luong-concat: the coverage vector (sum of past attention weights) enters the attention scores (See et al. 2017)");
   add("model.dropout", &m.dropout, "dropout between layers and before the output layer");
   add("model.embed_dropout", &m.embed_dropout, "dropout on embeddings");

@@ -292,7 +292,8 @@ TEST_CASE("Attention factory: names, parameters and errors", "[attention]") {
   ParamLayout layout;
   CHECK_THROWS_WITH(make_attention<double>(make_config("gaussian", 3, 4), layout),
                     "Unknown attention mechanism: gaussian. Valid options: dot, bahdanau, "
-                    "luong-dot, luong-general, luong-concat, luong-local-m, luong-local-p, monotonic");
+                    "luong-dot, luong-general, luong-concat, luong-local-m, luong-local-p, monotonic, "
+                    "monotonic-chunk");
   CHECK_THROWS_WITH(make_attention<double>(make_config("none", 3, 4), layout),
                     Catch::Contains("Unknown attention mechanism: none."));
   CHECK_THROWS_WITH(make_attention<double>(make_config("luong-dot", 3, 4), layout),

@@ -1,5 +1,5 @@
 // The recurrent attention variants (attention.hpp, additive_attention.hpp): coverage (See et al.
-// 2017) and monotonic attention (Raffel et al. 2017). Gradient checks through the state that
+// 2017), monotonic attention (Raffel et al. 2017) and MoChA (Chiu & Raffel 2018). Gradient checks through the state that
 // one step passes to the next, and their invariants: coverage is the running sum of the
 // weights; a monotonic alignment sums to at most 1, equals the paper's closed form, and its hard
 // decoding never moves backwards.
@@ -101,6 +101,98 @@ TEST_CASE("Monotonic attention gradients match finite differences through the al
       check_input_gradient("query " + std::to_string(i), p.queries[i], analytic.d_queries[i],
                            loss);
     check_input_gradient("memory", p.memory, analytic.d_memory, loss);
+  }
+}
+
+TEST_CASE("MoChA gradients match finite differences for several chunk widths",
+          "[attention][monotonic][gradcheck]") {
+  AttentionProblem p(3, 4, {0, 1, 2, 3}, 93);
+  p.r_weights[0].reset();
+  for (uword width : {2, 3, 10}) {  // w = 1 is monotonic attention (u has no effect: next test)
+    AttentionConfig config = make_config("monotonic-chunk", 3, 4);
+    config.chunk_width = width;
+    Built b = build(config, 18);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(-1.0);
+    const AttentionGradients analytic = attention_backward(*b.attention, *b.store, p);
+    auto loss = [&] { return attention_loss(*b.attention, *b.store, p); };
+    INFO("w " << width);
+    check_parameter_gradients(*b.store, loss);
+    for (uword i = 0; i < p.queries.size(); ++i)
+      check_input_gradient("query " + std::to_string(i), p.queries[i], analytic.d_queries[i],
+                           loss);
+    check_input_gradient("memory", p.memory, analytic.d_memory, loss);
+  }
+}
+
+TEST_CASE("MoChA spreads each stop's probability over its chunk by the softmax of the chunk "
+          "energies. Width 1 is monotonic attention",
+          "[attention][monotonic]") {
+  AttentionProblem p(3, 4, {0, 1, 2, 3, 4}, 95);
+  for (uword width : {1, 2, 3}) {
+    AttentionConfig config = make_config("monotonic-chunk", 3, 4);
+    config.chunk_width = width;
+    Built b = build(config, 19);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(0.5);
+    AttentionKeys<double> keys;
+    b.attention->precompute(*b.store, p.memory, p.mask, p.batch, p.steps, keys);
+    AttentionStepCache<double> cache;
+    arma::mat context, beta;
+    for (uword t = 0; t < p.queries.size(); ++t) {
+      set_step_state(*b.attention, keys, t, cache, cache);
+      b.attention->forward(*b.store, keys, p.queries[t], t, cache, context, beta);
+      for (uword col = 0; col < p.batch; ++col) {
+        const uword n = p.lengths[col];
+        INFO("w " << width << " step " << t << " sequence " << col);
+        // β_j = Σ_k α_k softmax(u over [k − w + 1, k])_j, from the definition.
+        arma::vec expected(p.steps, arma::fill::zeros);
+        for (uword k = 0; k < n; ++k) {
+          const uword first = k + 1 > width ? k + 1 - width : 0;
+          const arma::vec u = cache.chunk_scores.col(col).subvec(first, k);
+          const arma::vec softmax = arma::exp(u) / arma::accu(arma::exp(u));
+          expected.subvec(first, k) += cache.alignment(k, col) * softmax;
+        }
+        CHECK(arma::approx_equal(arma::vec(beta.col(col)), expected, "absdiff", 1e-14));
+        CHECK(arma::accu(beta.col(col)) ==
+              Approx(arma::accu(cache.alignment.col(col))).margin(1e-14));
+        if (width == 1)
+          CHECK(arma::approx_equal(beta.col(col), cache.alignment.col(col), "absdiff", 1e-15));
+      }
+    }
+  }
+}
+
+TEST_CASE("MoChA decodes hard: softmax over the chunk ending at a monotonic stop",
+          "[attention][monotonic]") {
+  AttentionConfig config = make_config("monotonic-chunk", 3, 4);
+  config.chunk_width = 2;
+  AttentionProblem p(3, 4, {0, 1, 2, 3, 4, 5}, 97);
+  for (double offset : {-0.5, 0.0, 0.5, 1.0}) {
+    Built b = build(config, 20);
+    b.store->value(b.store->layout().find("decoder.attention.r")).fill(offset);
+    b.store->value(b.store->layout().find("decoder.attention.v")) *= 4.0;
+    AttentionKeys<double> keys;
+    b.attention->precompute(*b.store, p.memory, p.mask, p.batch, p.steps, keys);
+    keys.hard = true;
+    AttentionStepCache<double> cache;
+    arma::mat context, beta;
+    uword previous_stop = 0;
+    for (uword t = 0; t < p.queries.size(); ++t) {
+      set_step_state(*b.attention, keys, t, cache, cache);
+      b.attention->forward(*b.store, keys, p.queries[t], t, cache, context, beta);
+      const uword col = 0;
+      const arma::vec alignment = cache.alignment.col(col);
+      INFO("r " << offset << " step " << t);
+      if (arma::accu(alignment) == 0.0) {
+        CHECK(arma::all(beta.col(col) == 0.0));
+        continue;
+      }
+      const uword stop = alignment.index_max();
+      CHECK(stop >= previous_stop);
+      previous_stop = stop;
+      CHECK(arma::accu(beta.col(col)) == Approx(1.0).margin(1e-14));
+      for (uword j = 0; j < p.steps; ++j)
+        if (j > stop || j + 2 <= stop) CHECK(beta(j, col) == 0.0);
+    }
   }
 }
 

@@ -398,7 +398,7 @@ TEST_CASE("Every cell x attention x encoder direction trains from a config", "[t
   for (const char* cell : {"gru", "lstm"})
     for (const char* attention : {"none", "dot", "bahdanau", "luong-dot", "luong-general",
                                   "luong-concat", "luong-local-m", "luong-local-p", "monotonic",
-                                  "bahdanau+coverage"})
+                                  "monotonic-chunk", "bahdanau+coverage"})
       for (const char* bi : {"false", "true"}) {
         const std::string out = dir.file(std::string(cell) + attention + bi);
         const bool coverage = std::string(attention) == "bahdanau+coverage";

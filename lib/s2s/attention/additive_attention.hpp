@@ -12,18 +12,11 @@
 // source batch, so a step costs one (A × Q)(Q × B) GEMM plus A·S·B tanh.
 // then a = softmax over the real positions and c = Σ_j a_j h_j (attention.hpp).
 //
-// Monotonic attention (Raffel et al. 2017, eq. 9–11): the decoder scans the source left to
-// right and stops at j with probability p_j. Training uses the expected alignment, from the
-// previous step's a' (the state; a' = δ_{j,0} before step 0) by the paper's recurrence
-//   q_0 = a'_0,  q_j = (1 − p_{j−1}) q_{j−1} + a'_j,  a_j = p_j q_j
-// which is the closed form q = cumprod(1 − p) ⊙ cumsum(a' / cumprod(1 − p)) (eq. 11) evaluated
-// without its division by cumprod(1 − p), which underflows on long sources. Σ_j a_j ≤ 1: the
-// rest is the probability of attending nowhere (context 0). Backward (ā = ∂L/∂a, from the
-// context and from the next step through the state):
-//   q̄_j = ā_j p_j + q̄_{j+1} (1 − p_j),   p̄_j = ā_j q_j − q̄_{j+1} q_j,   ∂a'_j = q̄_j,
-//   ē_j = p̄_j p_j (1 − p_j),  ∂r += Σ_j ē_j
-// Decoding (keys.hard) attends hard (§2.3): from the previous step's position, the first j with
-// p_j ≥ 1/2 gets weight 1; if there is none, the step and every later one attend nowhere.
+// monotonic and monotonic-chunk turn e into weights by monotonic_alignment.hpp: the expected
+// alignment in training, hard at decoding (keys.hard). monotonic-chunk (MoChA, Chiu & Raffel
+// 2018) has a second, chunk energy u_j = v_cᵀ tanh(W'_s s + W'_h h_j + b'_h), stacked under the
+// first in W_s, W_h and b_h (2A rows), so one GEMM projects both; the weights are the chunkwise
+// β over the w positions ending at each stop (AttentionConfig::chunk_width).
 // r starts at −4 as in the paper, so that p is small and early alignments spread forward.
 // In training the caller may add noise to e before σ (cache.noise; the paper's N(0, 1)), which
 // pushes p towards 0 or 1 so that the hard decoding sees the alignments training learned; it is a
@@ -47,6 +40,8 @@
 //   luong-concat:  <name>.W_a_query.weight (A × Q), <name>.W_a_key.weight (A × H), <name>.v_a;
 //                  W_a = [W_a_query | W_a_key] is initialised as one nn.Linear(Q + H, A).
 //   monotonic:     as bahdanau, plus <name>.r (1 × 1)
+//   monotonic-chunk: as monotonic with W_s (2A × Q), W_h (2A × H), b_h (2A): rows A..2A−1 are
+//                  the chunk energy's, plus <name>.chunk_v (A × 1)
 //   coverage:      <name>.W_c (A × 1), as nn.Linear(1, A, bias=False): U(−1, 1)
 //   v (or v_a) as nn.Linear(A, 1): U(−1/√A, 1/√A).
 #include "s2s/attention/attention.hpp"
@@ -57,7 +52,8 @@ namespace s2s {
 template <typename Real>
 class AdditiveAttention : public Attention<Real> {
  public:
-  // type: bahdanau, luong-concat or monotonic. A = config.hidden_size, or Q when 0.
+  // type: bahdanau, luong-concat, monotonic or monotonic-chunk. A = config.hidden_size, or Q
+  // when 0.
   AdditiveAttention(const AttentionConfig& config, ParamLayout& layout);
 
   void init(ParameterStore<Real>& params, Rng& rng) const override;
@@ -81,13 +77,17 @@ class AdditiveAttention : public Attention<Real> {
 
  private:
   uword hidden_size_;        // A
-  Linear<Real> query_proj_;  // W_s (A × Q), no bias
-  Linear<Real> key_proj_;    // W_h (A × H) + b_h (bahdanau), no bias (luong-concat)
+  uword energies_;           // 1, or 2 for MoChA (the chunk energy stacked under the first)
+  Linear<Real> query_proj_;  // W_s (energies·A × Q), no bias
+  Linear<Real> key_proj_;    // W_h (energies·A × H) + b_h (bahdanau, monotonic*), no bias
+                             // (luong-concat)
   ParamId v_;                // (A × 1)
   ParamId coverage_weight_;  // w_c (A × 1), coverage only
   ParamId offset_;           // r (1 × 1), monotonic only
+  ParamId chunk_v_;          // v_c (A × 1), monotonic-chunk only
   bool coverage_;
-  bool monotonic_;
+  bool monotonic_;           // monotonic or monotonic-chunk
+  uword chunk_width_;        // w, monotonic-chunk; 0 otherwise
 };
 
 }  // namespace s2s

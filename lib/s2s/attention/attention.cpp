@@ -15,7 +15,8 @@ AttentionType parse_attention_type(const std::string& name) {
        {"luong-concat", AttentionType::kLuongConcat},
        {"luong-local-m", AttentionType::kLuongLocalM},
        {"luong-local-p", AttentionType::kLuongLocalP},
-       {"monotonic", AttentionType::kMonotonic}});
+       {"monotonic", AttentionType::kMonotonic},
+       {"monotonic-chunk", AttentionType::kMonotonicChunk}});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +98,7 @@ void Attention<Real>::next_state(const AttentionStepCache<Real>& cache, Mat<Real
   switch (state_kind_) {
     case AttentionState::kNone: state.reset(); return;
     case AttentionState::kCoverage: state = cache.state + cache.weights; return;
-    case AttentionState::kAlignment: state = cache.weights; return;
+    case AttentionState::kAlignment: state = cache.alignment; return;
   }
 }
 

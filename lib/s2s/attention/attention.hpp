@@ -30,6 +30,8 @@
 //     monotonic      Raffel et al. 2017, "Online and linear-time attention by enforcing
 //                    monotonic alignments": p_tj = σ(vᵀ tanh(W_s s + W_h h_j + b_h) + r),
 //                    a_t the expected alignment (recurrent, below); hard at decoding
+//     monotonic-chunk  MoChA (Chiu & Raffel 2018): monotonic stops, then softmax attention over
+//                    the chunk of w positions ending at the stop (monotonic_alignment.hpp)
 //   LocalAttention (local_attention.hpp): general score in the window [p_t − D, p_t + D],
 //                  weights × exp(−(j − p_t)²/(2σ²)), σ = D/2
 //     luong-local-m  p_t = t
@@ -40,11 +42,13 @@
 // Recurrent variants (coverage, monotonic): step t's weights depend on a state (S × B) carried
 // from step t − 1, held in the step's cache (cache.state):
 //   coverage   state_t = cov_t = Σ_{t'<t} a_t'       begin: 0        next: state + a_t
-//   monotonic  state_t = a_{t−1}                     begin: δ_{j,0}  next: a_t
+//   monotonic  state_t = α_{t−1}, the previous step's stop distribution (its weights; MoChA's
+//              weights are the chunk β built on it)    begin: δ_{j,0}  next: α_t
 // The caller sets cache.state before forward(): begin_state() at t = 0, next_state(step t − 1's
 // cache) after that; backward() must then run for t = T−1 … 0, since ∂L/∂state flows back
 // through grad.d_state (∂L/∂(state after step t) on entry, ∂L/∂(state entering t) on return).
-// In both, state after the step is linear in a_t with unit slope, so ∂a_t gets ∂state_{t+1}.
+// In both, the state after the step is linear in a_t (α_t) with unit slope, so ∂a_t (∂α_t) gets
+// ∂state_{t+1}.
 // 'none' (no attention) is the decoder's business, not a variant. make_attention()
 // (attention_factory.hpp) builds a variant from its config; the scores → mask → softmax →
 // weighted-sum core that the variants and multi-head attention share is attention_core.hpp.
@@ -75,7 +79,7 @@ namespace s2s {
 // The variants, parsed once from AttentionConfig::type (the config's model.attention).
 enum class AttentionType {
   kDot, kBahdanau, kLuongDot, kLuongGeneral, kLuongConcat, kLuongLocalM, kLuongLocalP,
-  kMonotonic
+  kMonotonic, kMonotonicChunk
 };
 // What a recurrent variant carries from step to step (see above).
 enum class AttentionState { kNone, kCoverage, kAlignment };
@@ -85,7 +89,7 @@ AttentionType parse_attention_type(const std::string& name);
 struct AttentionConfig {
   std::string type = "bahdanau";           // dot | bahdanau | luong-dot | luong-general |
                                            // luong-concat | luong-local-m | luong-local-p |
-                                           // monotonic
+                                           // monotonic | monotonic-chunk
   std::string name = "decoder.attention";  // parameter name prefix
   uword query_size = 0;                    // Q, the decoder state compared with the memory
   uword memory_size = 0;                   // H, the encoder output size
@@ -93,6 +97,7 @@ struct AttentionConfig {
   bool scaled = false;                     // dot only: e / √H
   uword window = 5;                        // D ≥ 1, luong-local-*
   bool coverage = false;                   // bahdanau, luong-concat: See et al. coverage
+  uword chunk_width = 2;                   // w ≥ 1, monotonic-chunk
 };
 
 // Per source batch: the memory and its precomputed keys, batch-major.
@@ -120,7 +125,9 @@ struct AttentionKeysGrad {
   Mat<Real> d_position;         // (1 × B) local-p: ∂L/∂z, z = v_pᵀ tanh(W_p s)
   Mat<Real> d_position_hidden;  // (A × B) local-p: ∂L/∂(W_p s)
   Mat<Real> d_state;            // (S × B) recurrent variants: ∂L/∂state (see above)
-  Mat<Real> d_step_weights;     // (S × B) recurrent variants: ∂L/∂a_t, given plus ∂state_{t+1}
+  Mat<Real> d_step_weights;     // (S × B) coverage: ∂L/∂a_t, given plus ∂state_{t+1}
+  Mat<Real> d_alignment;        // (S × B) monotonic*: ∂L/∂α_t
+  Mat<Real> d_chunk_scores;     // (S × B) monotonic-chunk: ∂L/∂u
 };
 
 // One decoder step: everything backward needs.
@@ -138,8 +145,11 @@ struct AttentionStepCache {
   Mat<Real> position_hidden;  // (A × B) local-p: tanh(W_p s_t)
   Mat<Real> state;            // (S × B) recurrent variants: the state entering step t, set by
                               // the caller (begin_state, next_state); empty otherwise
-  Mat<Real> noise;            // (S × B) monotonic, training: added to e before σ, set by the
+  Mat<Real> noise;            // (S × B) monotonic*, training: added to e before σ, set by the
                               // caller (Raffel et al. §2.5); empty: none
+  Mat<Real> alignment;        // (S × B) monotonic*: α_t, the stop distribution (the next state)
+  Mat<Real> chunk_scores;     // (S × B) monotonic-chunk: the chunk energies u
+  Mat<Real> chunk_exp, chunk_sums;  // (S × B) monotonic-chunk: exp(u − max u), window sums
 };
 
 template <typename Real>
@@ -206,7 +216,7 @@ class Attention {
                                    uword src_steps) const {}
   virtual void begin_backward_variant(AttentionKeysGrad<Real>& grad, uword batch) const {}
 
-  // Recurrent variants, at the start of backward(): grad.d_step_weights = ∂L/∂a_t, the given
+  // Coverage, at the start of backward(): grad.d_step_weights = ∂L/∂a_t, the given
   // d_weights (may be null) plus ∂L/∂state_{t+1} (grad.d_state). Returns what to pass on as the
   // given weight gradient: d_weights itself for non-recurrent variants.
   const Mat<Real>* step_weight_gradient(const Mat<Real>* d_weights,

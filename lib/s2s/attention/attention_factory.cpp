@@ -20,6 +20,7 @@ std::unique_ptr<Attention<Real>> make_attention(const AttentionConfig& config,
     case AttentionType::kBahdanau:
     case AttentionType::kLuongConcat:
     case AttentionType::kMonotonic:
+    case AttentionType::kMonotonicChunk:
       return std::make_unique<AdditiveAttention<Real>>(config, layout);
     case AttentionType::kLuongLocalM:
     case AttentionType::kLuongLocalP:

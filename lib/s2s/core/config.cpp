@@ -39,7 +39,7 @@ void validate(const RunConfig& c) {
   check_choice("model.cell", m.cell, {"gru", "lstm"});
   check_choice("model.attention", m.attention,
                {"none", "dot", "bahdanau", "luong-dot", "luong-general", "luong-concat",
-                "luong-local-m", "luong-local-p", "monotonic"});
+                "luong-local-m", "luong-local-p", "monotonic", "monotonic-chunk"});
   check_choice("model.bridge", m.bridge, {"zero", "copy", "tanh"});
   check_choice("model.norm", m.norm, {"pre", "post"});
   check_choice("model.activation", m.activation, {"relu", "gelu"});
@@ -54,6 +54,7 @@ void validate(const RunConfig& c) {
             m.attention_dropout >= 0 && m.attention_dropout < 1,
         "dropout probabilities must be in [0, 1)");
   check(m.local_window >= 1, "model.local_window must be >= 1");
+  check(m.chunk_width >= 1, "model.chunk_width must be >= 1");
   check(std::isfinite(m.monotonic_noise) && m.monotonic_noise >= 0,
         "model.monotonic_noise must be a finite number >= 0");
   check(!m.coverage || (m.type == "rnn" && (m.attention == "bahdanau" ||

@@ -44,7 +44,8 @@ struct ModelConfig {
   bool dot_scale = false;               // dot: scores / sqrt(d)
   int local_window = 5;                 // D, luong-local-*
   bool coverage = false;                // bahdanau, luong-concat: See et al. 2017 coverage
-  double monotonic_noise = 1.0;         // monotonic: sd of the pre-sigmoid training noise
+  double monotonic_noise = 1.0;         // monotonic*: sd of the pre-sigmoid training noise
+  int chunk_width = 2;                  // w, monotonic-chunk (MoChA)
   double dropout = 0.2;
   double embed_dropout = 0.0;
   bool tie_embeddings = false;          // output layer shares the target embedding

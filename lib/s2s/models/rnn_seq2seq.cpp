@@ -81,7 +81,8 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
   if (a == "none")
     flow_ = Flow::kNone;
   else if (parse_attention_type(a) == AttentionType::kBahdanau ||
-           parse_attention_type(a) == AttentionType::kMonotonic)
+           parse_attention_type(a) == AttentionType::kMonotonic ||
+           parse_attention_type(a) == AttentionType::kMonotonicChunk)
     flow_ = Flow::kBahdanau;  // the query is s_{t−1}; c_t feeds the RNN
   else
     flow_ = Flow::kLuong;  // dot, luong-*
@@ -118,6 +119,7 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
     ac.scaled = config.dot_scale && parse_attention_type(a) == AttentionType::kDot;
     ac.window = static_cast<uword>(config.local_window);
     ac.coverage = config.coverage;
+    ac.chunk_width = static_cast<uword>(config.chunk_width);
     attention_ = make_attention<Real>(ac, layout);
   }
   if (flow_ == Flow::kBahdanau)

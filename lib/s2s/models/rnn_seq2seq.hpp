@@ -13,7 +13,7 @@
 //             tanh   s_0^l = tanh(W_b [h_fwd; h_bwd]_top + b_b) for every layer; LSTM c_0 = 0
 // Decoder step t (e_t = dropout_emb(Emb_tgt(y_{t−1})), s_t the top layer's state):
 //   none      s_t = RNN(e_t, s_{t−1});                               o_t = s_t
-//   bahdanau, monotonic
+//   bahdanau, monotonic, monotonic-chunk
 //             c_t = Attn(s_{t−1}); s_t = RNN([e_t; c_t], s_{t−1});   o_t = tanh(W_o [s_t; c_t; e_t] + b_o)
 //   dot, luong-*
 //             s_t = RNN([e_t; o_{t−1}] (input feeding) or e_t, s_{t−1}),  o_0 = 0

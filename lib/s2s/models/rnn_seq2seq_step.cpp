@@ -116,7 +116,9 @@ void RnnSeq2Seq<Real>::train_step_bahdanau(uword t, bool training, Rng& rng,
   Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
   train_attention_state(t, w);
   AttentionStepCache<Real>& cache = w.attn[t];
-  if (training && attention_->kind() == AttentionType::kMonotonic && config_.monotonic_noise > 0) {
+  const bool monotonic = attention_->kind() == AttentionType::kMonotonic ||
+                         attention_->kind() == AttentionType::kMonotonicChunk;
+  if (training && monotonic && config_.monotonic_noise > 0) {
     cache.noise.set_size(w.encoder.steps, w.B);
     rng.fill_normal(cache.noise, 0.0, config_.monotonic_noise);
   } else {
