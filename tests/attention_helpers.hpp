@@ -4,6 +4,7 @@
 // L = Σ_t Σ R1_t ⊙ c_t + Σ R2_t ⊙ a_t (R2_t = 0 and d_weights = nullptr on odd steps), and the
 // analytic gradients by forward over all steps then backward in reverse. Recurrent variants get
 // their state from step to step as a decoder passes it.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -108,13 +109,16 @@ inline AttentionGradients attention_backward(const Attention<double>& attention,
   return out;
 }
 
-inline void check_attention_gradients(const AttentionConfig& config, AttentionProblem& p,
-                                      std::uint64_t seed) {
+// adjust, when given, changes the initialised parameters (e.g. a sharper offset) before the check.
+inline void check_attention_gradients(
+    const AttentionConfig& config, AttentionProblem& p, std::uint64_t seed,
+    const std::function<void(ParameterStore<double>&)>& adjust = nullptr) {
   ParamLayout layout;
   const auto attention = make_attention<double>(config, layout);
   ParameterStore<double> store(std::move(layout));
   Rng rng(seed);
   attention->init(store, rng);
+  if (adjust) adjust(store);
   const AttentionGradients analytic = attention_backward(*attention, store, p);
   auto loss = [&] { return attention_loss(*attention, store, p); };
   INFO("attention " << config.type);

@@ -91,16 +91,10 @@ TEST_CASE("Monotonic attention gradients match finite differences through the al
   // r = −2 spreads the alignment (the paper's −4 makes every gradient here so small that the
   // finite differences' rounding dominates the relative error); 0 and 1.5 sharpen it.
   for (double offset : {-2.0, 0.0, 1.5}) {
-    Built b = build(config, 13);
-    b.store->value(b.store->layout().find("decoder.attention.r")).fill(offset);
-    const AttentionGradients analytic = attention_backward(*b.attention, *b.store, p);
-    auto loss = [&] { return attention_loss(*b.attention, *b.store, p); };
     INFO("r " << offset);
-    check_parameter_gradients(*b.store, loss);
-    for (uword i = 0; i < p.queries.size(); ++i)
-      check_input_gradient("query " + std::to_string(i), p.queries[i], analytic.d_queries[i],
-                           loss);
-    check_input_gradient("memory", p.memory, analytic.d_memory, loss);
+    check_attention_gradients(config, p, 13, [&](ParameterStore<double>& store) {
+      store.value(store.layout().find("decoder.attention.r")).fill(offset);
+    });
   }
 }
 
@@ -111,16 +105,10 @@ TEST_CASE("MoChA gradients match finite differences for several chunk widths",
   for (uword width : {2, 3, 10}) {  // w = 1 is monotonic attention (u has no effect: next test)
     AttentionConfig config = make_config("monotonic-chunk", 3, 4);
     config.chunk_width = width;
-    Built b = build(config, 18);
-    b.store->value(b.store->layout().find("decoder.attention.r")).fill(-1.0);
-    const AttentionGradients analytic = attention_backward(*b.attention, *b.store, p);
-    auto loss = [&] { return attention_loss(*b.attention, *b.store, p); };
     INFO("w " << width);
-    check_parameter_gradients(*b.store, loss);
-    for (uword i = 0; i < p.queries.size(); ++i)
-      check_input_gradient("query " + std::to_string(i), p.queries[i], analytic.d_queries[i],
-                           loss);
-    check_input_gradient("memory", p.memory, analytic.d_memory, loss);
+    check_attention_gradients(config, p, 18, [](ParameterStore<double>& store) {
+      store.value(store.layout().find("decoder.attention.r")).fill(-1.0);
+    });
   }
 }
 
