@@ -45,6 +45,16 @@ if [ -e "$RESULTS/$NAME.md" ] || [ -e "$RESULTS/$NAME.jsonl" ]; then
   echo "bench: $RESULTS/$NAME.md exists; set BENCH_NAME to another name" >&2
   exit 2
 fi
+# The PyTorch side needs Debian's python3-torch and python3-numpy: installed here when missing
+# (scripts/install-deps.sh with S2S_WITH_PYTORCH=1), or one line saying how.
+if ! "$PY" -c "import torch, numpy" 2>/dev/null; then
+  S2S_WITH_PYTORCH=1 scripts/install-deps.sh >&2 || true
+  if ! "$PY" -c "import torch, numpy" 2>/dev/null; then
+    echo "bench: $PY cannot import torch and numpy; install them with" \
+         "S2S_WITH_PYTORCH=1 scripts/install-deps.sh (Debian's python3-torch, python3-numpy)" >&2
+    exit 1
+  fi
+fi
 [ -n "${BENCH_BIN:-}" ] || scripts/build.sh --target bench_train bench_sgemm >/dev/null
 [ -f "$DATA" ] || data/cmudict/fetch.sh
 mkdir -p "$WORK" "$RESULTS"
