@@ -75,6 +75,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("data.tgt_spm_model", &d.tgt_spm_model, "existing SentencePiece .model for the target");
   add("data.min_freq", &d.min_freq, "vocabulary: minimum token count in the training data");
   add("data.max_vocab", &d.max_vocab, "vocabulary: maximum size without specials (0: no limit)");
+  add("data.joint_vocab", &d.joint_vocab, "one vocabulary built from the source and target sides together (src.vocab and tgt.vocab are then the same), so a token has the same id on both sides: needed by model.share_embeddings");
   add("data.max_src_len", &d.max_src_len, "drop training pairs whose source has more tokens (0: keep all)");
   add("data.max_tgt_len", &d.max_tgt_len, "drop training pairs whose target has more tokens (0: keep all)");
 

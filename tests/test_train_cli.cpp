@@ -270,6 +270,29 @@ TEST_CASE("Monotonic and coverage models train with worker threads, decode with 
   }
 }
 
+TEST_CASE("data.joint_vocab builds one vocabulary from both sides, and a Transformer shares its "
+          "embeddings over it",
+          "[train][cli]") {
+  TempDir dir;
+  std::string tsv;
+  for (int i = 0; i < 30; ++i) tsv += "a b c\tX Y a\nb c\tY Z\n";
+  const std::string data = dir.write("train.tsv", tsv);
+  const std::string config = dir.write(
+      "joint.ini", "[data]\ntrain = " + data +
+                       "\nsrc_tokenizer = space\ntgt_tokenizer = space\njoint_vocab = true\n"
+                       "[model]\ntype = transformer\nd_model = 8\nheads = 2\nff_size = 16\n"
+                       "transformer_layers = 1\nshare_embeddings = true\n"
+                       "[train]\nepochs = 0\nmax_steps = 5\n");
+  const std::string model = dir.file("model");
+  CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string src = read_whole_file(model + "/src.vocab");
+  CHECK(src == read_whole_file(model + "/tgt.vocab"));
+  for (const char* token : {"\na\n", "\nb\n", "\nc\n", "\nX\n", "\nY\n", "\nZ\n"})
+    CHECK(src.find(token) != std::string::npos);
+}
+
 TEST_CASE("train --check trains nothing. model.json holds the parameter count. a Transformer's "
           "attention file has each head", "[train][cli]") {
   TempDir dir;
@@ -342,6 +365,9 @@ TEST_CASE("Bad input to train, translate and evaluate gets one line and a non-ze
        "train.coverage_loss > 0 needs model.coverage=true"},
       {{"train", "--config", config, "--model.monotonic_noise", "-1"},
        "model.monotonic_noise must be"},
+      {{"train", "--config", config, "--model.type", "transformer", "--model.share_embeddings",
+        "true"},
+       "model.share_embeddings=true needs data.joint_vocab=true"},
       {{"train", "--config", config, "--train.lr", "fast"}, "train.lr"},
       {{"train", "--config", config, "--data.dev", "", "--train.patience", "3"},
        "train.patience needs a dev set"},

@@ -72,6 +72,9 @@ void validate(const RunConfig& c) {
   check(m.type == "transformer" || !m.share_embeddings,
         "model.share_embeddings applies to model.type=transformer (an RNN model would ignore it; "
         "model.tie_embeddings ties its output layer to the target embedding)");
+  check(!m.share_embeddings || d.joint_vocab,
+        "model.share_embeddings=true needs data.joint_vocab=true (one vocabulary for both sides, "
+        "so that a shared row is the same token on both)");
   check(m.type != "rnn" || !m.tie_embeddings || m.embed_size == m.hidden_size,
         "model.tie_embeddings=true needs model.embed_size == model.hidden_size");
 

@@ -23,6 +23,7 @@ struct DataConfig {
   std::string tgt_spm_model;
   int min_freq = 1;
   int max_vocab = 0;                    // 0: no limit
+  bool joint_vocab = false;             // one vocabulary from both sides (src.vocab = tgt.vocab)
   int max_src_len = 0;                  // length filter in tokens, 0: none (training data only)
   int max_tgt_len = 0;
 };

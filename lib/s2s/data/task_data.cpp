@@ -109,9 +109,11 @@ TrainingData prepare_training_data(const DataConfig& config, const std::string& 
   if (!reuse_codec) {
     TokenCounts src_counts, tgt_counts;
     for (const auto& s : tokens.source) count_tokens(s, src_counts);
-    for (const auto& t : tokens.target) count_tokens(t, tgt_counts);
+    for (const auto& t : tokens.target) count_tokens(t, config.joint_vocab ? src_counts : tgt_counts);
     codec.source_vocab = Vocab::build(src_counts, config.min_freq, config.max_vocab);
-    codec.target_vocab = Vocab::build(tgt_counts, config.min_freq, config.max_vocab);
+    codec.target_vocab = config.joint_vocab
+                             ? codec.source_vocab
+                             : Vocab::build(tgt_counts, config.min_freq, config.max_vocab);
     codec.source_vocab.save(model_dir + "/src.vocab");
     codec.target_vocab.save(model_dir + "/tgt.vocab");
   }
