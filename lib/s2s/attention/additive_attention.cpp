@@ -17,7 +17,7 @@ bool is_chunk(AttentionType kind) { return kind == AttentionType::kMonotonicChun
 
 uword checked_hidden_size(AttentionType kind, const AttentionConfig& config) {
   if (kind != AttentionType::kBahdanau && kind != AttentionType::kLuongConcat &&
-      kind != AttentionType::kMonotonic && kind != AttentionType::kMonotonicChunk)
+      !is_monotonic(kind))
     throw std::invalid_argument(
         "AdditiveAttention: type must be bahdanau, luong-concat, monotonic or monotonic-chunk, "
         "got " + config.type);
@@ -94,7 +94,7 @@ AdditiveAttention<Real>::AdditiveAttention(const AttentionConfig& config, ParamL
       v_(layout.add(config.name + (bahdanau_names(this->kind_) ? ".v" : ".v_a"), hidden_size_,
                     1)),
       coverage_(config.coverage),
-      monotonic_(this->kind_ == AttentionType::kMonotonic || is_chunk(this->kind_)),
+      monotonic_(is_monotonic(this->kind_)),
       chunk_width_(is_chunk(this->kind_) ? config.chunk_width : 0) {
   if (coverage_) {
     coverage_weight_ = layout.add(config.name + ".W_c", hidden_size_, 1);

@@ -81,6 +81,9 @@ enum class AttentionType {
   kDot, kBahdanau, kLuongDot, kLuongGeneral, kLuongConcat, kLuongLocalM, kLuongLocalP,
   kMonotonic, kMonotonicChunk
 };
+inline bool is_monotonic(AttentionType type) {
+  return type == AttentionType::kMonotonic || type == AttentionType::kMonotonicChunk;
+}
 // What a recurrent variant carries from step to step (see above).
 enum class AttentionState { kNone, kCoverage, kAlignment };
 // Throws std::invalid_argument: "Unknown attention mechanism: X. Valid options: dot, ...".

@@ -81,8 +81,7 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
   if (a == "none")
     flow_ = Flow::kNone;
   else if (parse_attention_type(a) == AttentionType::kBahdanau ||
-           parse_attention_type(a) == AttentionType::kMonotonic ||
-           parse_attention_type(a) == AttentionType::kMonotonicChunk)
+           is_monotonic(parse_attention_type(a)))
     flow_ = Flow::kBahdanau;  // the query is s_{t−1}; c_t feeds the RNN
   else
     flow_ = Flow::kLuong;  // dot, luong-*

@@ -131,8 +131,9 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
   void train_step_backward_none(uword t, TrainWorkspace& w);
   void train_step_backward_bahdanau(uword t, TrainWorkspace& w);
   void train_step_backward_luong(uword t, TrainWorkspace& w);
-  // Step t's attention state (recurrent variants) from step t − 1's, before its forward.
-  void train_attention_state(uword t, TrainWorkspace& w) const;
+  // What step t's attention takes besides the query, before its forward: the recurrent
+  // variants' state from step t − 1, monotonic attention's training noise.
+  void train_attention_inputs(uword t, bool training, Rng& rng, TrainWorkspace& w) const;
   // Step t's attention backward, with the coverage loss's gradients when it is on.
   void train_attention_backward(uword t, Mat<Real>& d_query, TrainWorkspace& w);
   // x_t of a training step: [e_t (when not known before the loop); the flow's per-step part].

@@ -114,18 +114,9 @@ void RnnSeq2Seq<Real>::train_step_bahdanau(uword t, bool training, Rng& rng,
                                            TrainWorkspace& w) const {
   const Mat<Real> e = step_view(w.embedded_dropped, t, w.B);
   Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
-  train_attention_state(t, w);
-  AttentionStepCache<Real>& cache = w.attn[t];
-  const bool monotonic = attention_->kind() == AttentionType::kMonotonic ||
-                         attention_->kind() == AttentionType::kMonotonicChunk;
-  if (training && monotonic && config_.monotonic_noise > 0) {
-    cache.noise.set_size(w.encoder.steps, w.B);
-    rng.fill_normal(cache.noise, 0.0, config_.monotonic_noise);
-  } else {
-    cache.noise.reset();
-  }
-  attention_->forward(*params_, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, cache, c,
-                      w.weights);
+  train_attention_inputs(t, training, rng, w);
+  attention_->forward(*params_, w.encoder.keys, decoder_steps_->top_state(w.rnn, t), t, w.attn[t],
+                      c, w.weights);
   decoder_steps_->step_forward(*params_, t, train_step_input(e, &c, w), w.rnn, training, rng);
   combine.rows(0, H_ - 1) = decoder_steps_->top_state(w.rnn, t + 1);
   combine.rows(H_, 2 * H_ - 1) = c;
@@ -143,7 +134,7 @@ void RnnSeq2Seq<Real>::train_step_luong(uword t, bool training, Rng& rng,
   decoder_steps_->step_forward(p, t, train_step_input(e, extra, w), w.rnn, training, rng);
   const Mat<Real> s = decoder_steps_->top_state(w.rnn, t + 1);
   Mat<Real> c = step_view(w.context, t, w.B), combine = step_view(w.combine_in, t, w.B);
-  train_attention_state(t, w);
+  train_attention_inputs(t, training, rng, w);
   attention_->forward(p, w.encoder.keys, s, t, w.attn[t], c, w.weights);
   combine.rows(0, H_ - 1) = c;
   combine.rows(H_, 2 * H_ - 1) = s;
@@ -205,13 +196,24 @@ void RnnSeq2Seq<Real>::train_step_backward_luong(uword t, TrainWorkspace& w) {
   }
 }
 
+// Recurrent variants: the state from step t − 1. Monotonic attention in training: the
+// pre-sigmoid noise (Raffel et al. §2.5), drawn from the training Rng as dropout is.
 template <typename Real>
-void RnnSeq2Seq<Real>::train_attention_state(uword t, TrainWorkspace& w) const {
-  if (!attention_->recurrent()) return;
-  if (t == 0)
-    attention_->begin_state(w.encoder.keys, w.attn[0].state);
-  else
-    attention_->next_state(w.attn[t - 1], w.attn[t].state);
+void RnnSeq2Seq<Real>::train_attention_inputs(uword t, bool training, Rng& rng,
+                                              TrainWorkspace& w) const {
+  AttentionStepCache<Real>& cache = w.attn[t];
+  if (attention_->recurrent()) {
+    if (t == 0)
+      attention_->begin_state(w.encoder.keys, cache.state);
+    else
+      attention_->next_state(w.attn[t - 1], cache.state);
+  }
+  if (training && is_monotonic(attention_->kind()) && config_.monotonic_noise > 0) {
+    cache.noise.set_size(w.encoder.steps, w.B);
+    rng.fill_normal(cache.noise, 0.0, config_.monotonic_noise);
+  } else {
+    cache.noise.reset();
+  }
 }
 
 // ∂L/∂c_t is in w.d_c. The coverage loss adds ∂/∂a_t as the given weight gradient, and ∂/∂cov_t
@@ -240,7 +242,8 @@ void RnnSeq2Seq<Real>::train_attention_backward(uword t, Mat<Real>& d_query, Tra
   template void RnnSeq2Seq<Real>::train_step_backward_none(uword, TrainWorkspace&);              \
   template void RnnSeq2Seq<Real>::train_step_backward_bahdanau(uword, TrainWorkspace&);          \
   template void RnnSeq2Seq<Real>::train_step_backward_luong(uword, TrainWorkspace&);             \
-  template void RnnSeq2Seq<Real>::train_attention_state(uword, TrainWorkspace&) const;           \
+  template void RnnSeq2Seq<Real>::train_attention_inputs(uword, bool, Rng&, TrainWorkspace&)     \
+      const;                                                                                     \
   template void RnnSeq2Seq<Real>::train_attention_backward(uword, Mat<Real>&, TrainWorkspace&);
 S2S_INSTANTIATE_RNN_STEPS(float)
 S2S_INSTANTIATE_RNN_STEPS(double)
