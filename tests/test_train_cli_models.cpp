@@ -125,10 +125,7 @@ TEST_CASE("data.joint_vocab builds one vocabulary from both sides, and a Transfo
                        "[model]\ntype = transformer\nd_model = 8\nheads = 2\nff_size = 16\n"
                        "transformer_layers = 1\nshare_embeddings = true\n"
                        "[train]\nepochs = 0\nmax_steps = 5\n");
-  const std::string model = dir.file("model");
-  CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", model});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  const std::string model = train_model(dir, config);
   const std::string src = read_whole_file(model + "/src.vocab");
   CHECK(src == read_whole_file(model + "/tgt.vocab"));
   for (const char* token : {"\na\n", "\nb\n", "\nc\n", "\nX\n", "\nY\n", "\nZ\n"})
