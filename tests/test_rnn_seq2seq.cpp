@@ -147,6 +147,32 @@ TEST_CASE("RNN seq2seq gradients with monotonic attention's pre-sigmoid training
   CHECK(noisy != eval);
 }
 
+TEST_CASE("The coverage loss's gradients are the same batch after batch of other shapes",
+          "[rnn_seq2seq][coverage]") {
+  // Regression: a workspace member once borrowed the coverage-gradient buffer, which the next
+  // batch's shape reallocated (caught only by the sanitizer build; here the result must repeat).
+  ModelConfig c = tiny_config("gru", "bahdanau", true);
+  c.coverage = true;
+  RnnSeq2Seq<double> model(c, 7, 7);
+  Rng init(6);
+  model.init(init);
+  LossOptions options;
+  options.coverage_loss = 1.0;
+  const Batch big = tiny_batch();
+  const Batch small = make_batch({{{4, 5}, {6}}}, {0});
+  auto gradient = [&](const Batch& batch) {
+    model.params().zero_grad();
+    Rng rng(1);
+    model.forward_backward(batch, options, false, true, rng);
+    return arma::vec(model.params().grads());
+  };
+  const arma::vec first = gradient(big);
+  gradient(small);
+  gradient(big);
+  gradient(small);
+  CHECK(arma::approx_equal(gradient(big), first, "absdiff", 0.0));
+}
+
 TEST_CASE("The coverage loss is lambda times the summed min(attention, coverage)",
           "[rnn_seq2seq][coverage]") {
   ModelConfig c = tiny_config("gru", "bahdanau", true);

@@ -26,6 +26,10 @@ using Mat = arma::Mat<Real>;
 // a time step of a sequence matrix, one sequence's block of a batch-major matrix, or the part of
 // a weight matrix W_ih = [W_a W_b] that multiplies one part of a stacked input. Writing into the
 // view writes into m. Valid while m is neither resized nor destroyed.
+// A view is for local use only: never assign one to a matrix that outlives the buffer. Armadillo
+// 11 move-assigns a temporary view by taking its pointer (steal_mem, mem_state 2), so
+// `member = columns(buf, …)` leaves member borrowing buf's memory, dangling once buf is resized
+// (a heap corruption once found that way). Copy from a named view if a copy is meant.
 template <typename Real>
 inline arma::Mat<Real> columns(arma::Mat<Real>& m, uword first, uword n) {
   return arma::Mat<Real>(m.colptr(first), m.n_rows, n, /*copy_aux_mem=*/false, /*strict=*/true);

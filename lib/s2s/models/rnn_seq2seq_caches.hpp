@@ -86,7 +86,6 @@ struct RnnSeq2Seq<Real>::TrainWorkspace {
   Mat<Real> d_memory, d_src_dropped, d_src;       // (H × S·B), (E × S·B), (E × S·B)
   // The coverage loss's gradients, (S × T·B) step-major: ∂/∂a_t and ∂/∂cov_t; empty when off.
   Mat<Real> d_coverage_weights, d_coverage_state;
-  Mat<Real> d_attn_weights;                       // (S × B) step t's block of the first
 };
 
 namespace rnn_seq2seq_detail {

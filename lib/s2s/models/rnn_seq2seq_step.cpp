@@ -221,9 +221,12 @@ void RnnSeq2Seq<Real>::train_attention_inputs(uword t, bool training, Rng& rng,
 template <typename Real>
 void RnnSeq2Seq<Real>::train_attention_backward(uword t, Mat<Real>& d_query, TrainWorkspace& w) {
   const bool coverage_loss = !w.d_coverage_weights.is_empty();
-  if (coverage_loss) w.d_attn_weights = step_view(w.d_coverage_weights, t, w.B);
+  // A local view: assigning a view to a workspace member would move its borrowed pointer there
+  // (Armadillo steals a strict view's memory on move), to dangle once the buffer is resized.
+  const Mat<Real> d_weights =
+      coverage_loss ? step_view(w.d_coverage_weights, t, w.B) : Mat<Real>();
   attention_->backward(*params_, w.encoder.keys, w.attn[t], w.d_c,
-                       coverage_loss ? &w.d_attn_weights : nullptr, d_query, w.attn_grad);
+                       coverage_loss ? &d_weights : nullptr, d_query, w.attn_grad);
   if (coverage_loss) w.attn_grad.d_state += step_view(w.d_coverage_state, t, w.B);
 }
 
