@@ -43,12 +43,15 @@ int run_evaluate(const Args& args) {
   const DecodeOptions options = flags.resolve(models.config().decode);
   const EvalData data = read_eval_data(source, refs);
   check_source_lengths(data, models.codec(), models.model().max_length());
+  const Codec& codec = models.codec();
   std::vector<std::vector<Index>> sources;
-  for (const auto& s : data.sources) sources.push_back(models.codec().encode_source(s));
+  std::vector<std::vector<std::string>> oovs(codec.extended ? data.sources.size() : 0);
+  for (std::size_t i = 0; i < data.sources.size(); ++i)
+    sources.push_back(codec.encode_source(data.sources[i], codec.extended ? &oovs[i] : nullptr));
   const auto pool = make_decoding_pool(flags.workers);
   const auto translations =
-      translate(models.model(), sources, models.codec().target_vocab, *models.codec().target_tokenizer,
-                options, static_cast<uword>(flags.batch_size), pool.get());
+      translate(models.model(), sources, codec.target_vocab, *codec.target_tokenizer, options,
+                static_cast<uword>(flags.batch_size), pool.get(), {}, oovs);
   std::vector<std::string> hyps;
   for (const auto& t : translations) hyps.push_back(t.text);
   if (!output.empty()) {

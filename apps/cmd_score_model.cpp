@@ -65,14 +65,15 @@ int run_score_model(const Args& args) {
   // Every (line, alternative) pair becomes one scored source-target pair.
   std::vector<std::vector<Index>> sources, targets;
   std::vector<std::pair<std::size_t, std::size_t>> origin;  // (line, alternative)
+  std::vector<std::vector<std::string>> oovs(data.sources.size());  // model.copy
   for (std::size_t i = 0; i < data.sources.size(); ++i) {
-    const std::vector<Index> ids = codec.encode_source(data.sources[i]);
+    const std::vector<Index> ids = codec.encode_source(data.sources[i], &oovs[i]);
     if (ids.empty())
       throw std::runtime_error(data.source_path + ":" + std::to_string(i + 1) +
                                ": empty source");
     for (std::size_t k = 0; k < data.references[i].size(); ++k) {
       sources.push_back(ids);
-      targets.push_back(codec.encode_target(data.references[i][k]));
+      targets.push_back(codec.encode_target(data.references[i][k], oovs[i]));
       origin.emplace_back(i, k);
     }
   }
@@ -87,7 +88,8 @@ int run_score_model(const Args& args) {
   std::size_t tokens = 0;
   char number[32];
   for (std::size_t j = 0; j < scores.size(); ++j) {
-    std::vector<std::string> names = codec.target_vocab.decode(targets[j], false);
+    std::vector<std::string> names =
+        codec.target_vocab.decode(targets[j], oovs[origin[j].first], false);
     names.push_back(codec.target_vocab.token(Vocab::kEos));
     double sum = 0.0;
     for (double lp : scores[j]) sum += lp;

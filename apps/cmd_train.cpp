@@ -33,11 +33,14 @@ void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Co
                    const std::string& dir, const EvalData& test) {
   load_parameters(load_checkpoint(dir + "/best.ckpt"), model.params());
   std::vector<std::vector<Index>> sources;
-  for (const auto& s : test.sources) sources.push_back(codec.encode_source(s));
+  std::vector<std::vector<std::string>> oovs(codec.extended ? test.sources.size() : 0);
+  for (std::size_t i = 0; i < test.sources.size(); ++i)
+    sources.push_back(codec.encode_source(test.sources[i], codec.extended ? &oovs[i] : nullptr));
   DecodeFlags flags;
   WorkerPool pool(config.train.workers);  // BLAS threads as training had them
   const auto translations = translate(model, sources, codec.target_vocab, *codec.target_tokenizer,
-                                      flags.resolve(config.decode), flags.batch_size, &pool);
+                                      flags.resolve(config.decode), flags.batch_size, &pool, {},
+                                      oovs);
   std::vector<std::string> hyps;
   for (const auto& t : translations) hyps.push_back(t.text);
   const EvalMetrics m = score_all(hyps, test.references);
@@ -122,9 +125,11 @@ int train_in(const RunConfig& config, const std::string& dir, bool resume, bool 
   // training or the test set reaches it.
   const std::size_t max_length = model_max_length(config.model);
   TrainingData data;
-  if (comm.is_root()) data = prepare_training_data(config.data, dir, resume, max_length);
+  PrepareOptions prepare{resume, max_length, config.model.copy};
+  if (comm.is_root()) data = prepare_training_data(config.data, dir, prepare);
   comm.barrier();
-  if (!comm.is_root()) data = prepare_training_data(config.data, dir, true, max_length);
+  prepare.reuse_codec = true;
+  if (!comm.is_root()) data = prepare_training_data(config.data, dir, prepare);
   std::optional<EvalData> test;
   if (!config.data.test.empty() && comm.is_root()) {
     test = read_eval_data(config.data.test, config.data.test_tgt.empty()

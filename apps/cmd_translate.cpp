@@ -175,9 +175,11 @@ int run_translate(const Args& args) {
   auto flush = [&] {
     std::vector<std::vector<Index>> sources;
     std::vector<std::size_t> non_empty, numbers;  // numbers: 0-based input lines
+    // model.copy: each line's source tokens outside the vocabulary, which outputs can copy.
+    std::vector<std::vector<std::string>> oovs(lines.size()), kept_oovs;
     const std::size_t first_line = line_number - lines.size() + 1;
     for (std::size_t i = 0; i < lines.size(); ++i) {
-      std::vector<Index> ids = codec.encode_source(lines[i]);
+      std::vector<Index> ids = codec.encode_source(lines[i], &oovs[i]);
       if (ids.empty()) continue;  // an empty line translates to an empty line
       if (max_length > 0 && ids.size() > max_length)
         throw std::runtime_error(input_name + ":" + std::to_string(first_line + i) + ": " +
@@ -185,13 +187,15 @@ int run_translate(const Args& args) {
                                  " tokens, more than the model takes (" +
                                  std::to_string(max_length) + ")");
       sources.push_back(std::move(ids));
+      if (codec.extended) kept_oovs.push_back(oovs[i]);
       non_empty.push_back(i);
       numbers.push_back(first_line - 1 + i);
     }
     std::vector<Translation> translations(lines.size());
     if (!sources.empty()) {
       auto done = translate(models.model(), sources, codec.target_vocab, *codec.target_tokenizer,
-                            options, static_cast<uword>(flags.batch_size), pool.get(), numbers);
+                            options, static_cast<uword>(flags.batch_size), pool.get(), numbers,
+                            kept_oovs);
       for (std::size_t k = 0; k < non_empty.size(); ++k)
         translations[non_empty[k]] = std::move(done[k]);
     }
@@ -200,7 +204,7 @@ int run_translate(const Args& args) {
       const Translation& t = translations[i];
       if (options.nbest > 1) {
         for (const Hypothesis& h : t.nbest)
-          out << first + i << " ||| " << codec.decode_target(h.tokens) << " ||| " << h.score
+          out << first + i << " ||| " << codec.decode_target(h.tokens, oovs[i]) << " ||| " << h.score
               << "\n";
       } else {
         out << t.text << "\n";
@@ -208,7 +212,8 @@ int run_translate(const Args& args) {
       if (attention_file && !t.nbest.empty())
         write_attention(attention_file->stream(), first + i + 1,
                         codec.source_tokenizer->encode(lines[i]),
-                        codec.target_vocab.decode(t.nbest.front().tokens), t.nbest.front());
+                        codec.target_vocab.decode(t.nbest.front().tokens, oovs[i]),
+                        t.nbest.front());
     }
     // A failed write ends the run now, not after the whole input.
     if (output_file) output_file->check(); else check_stdout();

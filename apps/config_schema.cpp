@@ -95,6 +95,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("model.monotonic_noise", &m.monotonic_noise, "monotonic, monotonic-chunk: standard deviation of the Gaussian noise added to the energies before the sigmoid in training (Raffel et al. 2017: it makes the alignment probabilities near 0 or 1, as hard decoding uses them)");
   add("model.chunk_width", &m.chunk_width, "monotonic-chunk: the chunk width w (softmax attention over the w source positions ending where monotonic attention stops)");
   add("model.coverage", &m.coverage, "bahdanau, luong-concat: the coverage vector (sum of past attention weights) enters the attention scores (See et al. 2017)");
+  add("model.copy", &m.copy, "RNN with attention: pointer-generator output (See et al. 2017): each output token is generated from the vocabulary or copied from the source through the attention weights, source tokens outside the vocabulary included; needs data.joint_vocab=true");
   add("model.dropout", &m.dropout, "dropout between layers and before the output layer");
   add("model.embed_dropout", &m.embed_dropout, "dropout on embeddings");
   add("model.tie_embeddings", &m.tie_embeddings, "output layer shares the target embedding matrix");

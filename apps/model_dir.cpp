@@ -164,7 +164,7 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
                                  ? dir + ": no checkpoint (best.ckpt or last.ckpt)"
                                  : loaded.checkpoint_path + ": no such checkpoint (best, last, "
                                    "average after s2s average, step-N with train.keep_checkpoints)");
-  loaded.codec = load_codec(loaded.config.data, dir);
+  loaded.codec = load_codec(loaded.config.data, dir, loaded.config.model.copy);
   const Checkpoint checkpoint = load_checkpoint(loaded.checkpoint_path);
   check_checkpoint_version(checkpoint, loaded.checkpoint_path);
   check_vocabulary_digests(checkpoint, dir, loaded.checkpoint_path);
@@ -188,6 +188,11 @@ DecodingModels load_decoding_models(const std::vector<std::string>& dirs,
   const DataConfig& first = models.config().data;
   for (std::size_t k = 1; k < dirs.size(); ++k) {
     const DataConfig& data = models.members[k].config.data;
+    if (models.members[k].config.model.copy != models.config().model.copy)
+      throw std::runtime_error(dirs[k] + ": model.copy=" +
+                               (models.config().model.copy ? "false" : "true") + ", " + dirs[0] +
+                               " the opposite: an ensemble's models must all copy or none "
+                               "(they read the source ids differently)");
     if (data.src_tokenizer != first.src_tokenizer || data.tgt_tokenizer != first.tgt_tokenizer)
       throw std::runtime_error(dirs[k] + ": tokenizes with " + data.src_tokenizer + " -> " +
                                data.tgt_tokenizer + ", " + dirs[0] + " with " +

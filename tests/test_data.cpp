@@ -78,6 +78,27 @@ TEST_CASE("Vocab saves and loads as one token per line", "[data][vocab]") {
   CHECK_THROWS_WITH(Vocab::load(short_file), Catch::Contains("needs at least the 4 special"));
 }
 
+TEST_CASE("The extended vocabulary numbers a source's unknown tokens after the vocabulary",
+          "[data][vocab]") {
+  const Vocab vocab = Vocab::build({{"a", 3}, {"b", 2}});  // a = 4, b = 5, size 6
+  std::vector<std::string> oovs;
+  const std::vector<Index> source = vocab.extend({"x", "a", "y", "x", "b"}, oovs);
+  CHECK(source == std::vector<Index>{6, 4, 7, 6, 5});
+  CHECK(oovs == std::vector<std::string>{"x", "y"});
+  // A target's unknown token takes its source token's id; one the source lacks is <unk>.
+  CHECK(vocab.encode({"y", "z", "a", "x"}, oovs) == std::vector<Index>{7, Vocab::kUnk, 4, 6});
+  CHECK(vocab.decode({7, Vocab::kUnk, 4, 6, Vocab::kEos}, oovs) ==
+        std::vector<std::string>{"y", "<unk>", "a", "x"});
+  CHECK_THROWS_AS(vocab.decode({8}, oovs), std::out_of_range);
+  // Without extended ids, the plain mapping.
+  CHECK(vocab.encode({"y", "a"}, {}) == vocab.encode({"y", "a"}));
+  const TokenizedText text{{{"x", "a"}}, {{"a", "x", "z"}}};
+  const auto pairs = to_ids(text, vocab, vocab, true);
+  CHECK(pairs[0].source == std::vector<Index>{6, 4});
+  CHECK(pairs[0].target == std::vector<Index>{4, 6, Vocab::kUnk});
+  CHECK(to_ids(text, vocab, vocab)[0].source == std::vector<Index>{Vocab::kUnk, 4});
+}
+
 TEST_CASE("Vocab files with tokens no tokenizer writes are refused with their line",
           "[data][vocab]") {
   TempDir dir;

@@ -761,7 +761,7 @@ TEST_CASE("Transformer decoding keeps each head of the last layer's cross-attent
       const Hypothesis& h = g[b][0];
       REQUIRE(h.head_attention.size() == h.tokens.size());
       for (std::size_t t = 0; t < h.tokens.size(); ++t) {
-        REQUIRE(h.head_attention[t].size() == c.heads);
+        REQUIRE(h.head_attention[t].size() == static_cast<std::size_t>(c.heads));
         std::vector<float> average(batch.source_steps, 0.0f);
         for (const auto& column : h.head_attention[t]) {
           REQUIRE(column.size() == batch.source_steps);

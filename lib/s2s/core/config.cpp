@@ -61,6 +61,12 @@ void validate(const RunConfig& c) {
                                             m.attention == "luong-concat")),
         "model.coverage=true applies to model.type=rnn with model.attention=bahdanau or "
         "luong-concat (got " + m.type + ", " + m.attention + ")");
+  check(!m.copy || (m.type == "rnn" && m.attention != "none"),
+        "model.copy=true applies to model.type=rnn with attention (it copies through the "
+        "attention weights; got " + m.type + ", " + m.attention + ")");
+  check(!m.copy || d.joint_vocab,
+        "model.copy=true needs data.joint_vocab=true (one vocabulary for both sides, so that a "
+        "copied source token is the same target token)");
   check(m.d_model > 0 && m.heads > 0 && m.d_model % m.heads == 0,
         "model.d_model must be a positive multiple of model.heads");
   check(m.ff_size > 0 && m.transformer_layers >= 1, "model.ff_size and model.transformer_layers must be > 0");
@@ -98,6 +104,9 @@ void validate(const RunConfig& c) {
   check(t.label_smoothing >= 0 && t.label_smoothing < 1, "train.label_smoothing must be in [0, 1)");
   check_choice("train.normalization", t.normalization, {"tokens", "sentences", "none"});
   check(t.sampling_ratio >= 0 && t.sampling_ratio <= 1, "train.sampling_ratio must be in [0, 1]");
+  check(t.label_smoothing == 0 || !m.copy,
+        "train.label_smoothing > 0 is not defined for model.copy=true (smoothing would spread "
+        "mass over a vocabulary that changes with every source); set it to 0");
   check(std::isfinite(t.coverage_loss) && t.coverage_loss >= 0,
         "train.coverage_loss must be a finite number >= 0");
   check(t.coverage_loss == 0 || m.coverage,

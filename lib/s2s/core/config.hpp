@@ -47,6 +47,8 @@ struct ModelConfig {
   bool coverage = false;                // bahdanau, luong-concat: See et al. 2017 coverage
   double monotonic_noise = 1.0;         // monotonic*: sd of the pre-sigmoid training noise
   int chunk_width = 2;                  // w, monotonic-chunk (MoChA)
+  bool copy = false;                    // pointer-generator output (See et al. 2017; needs
+                                        // data.joint_vocab)
   double dropout = 0.2;
   double embed_dropout = 0.0;
   bool tie_embeddings = false;          // output layer shares the target embedding

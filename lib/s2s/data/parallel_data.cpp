@@ -122,11 +122,18 @@ FilterStats filter_by_length(TokenizedText& text, const LengthFilter& filter) {
 }
 
 std::vector<SequencePair> to_ids(const TokenizedText& text, const Vocab& source_vocab,
-                                 const Vocab& target_vocab) {
+                                 const Vocab& target_vocab, bool extended_vocab) {
   std::vector<SequencePair> pairs(text.size());
+  std::vector<std::string> oovs;
   for (std::size_t i = 0; i < text.size(); ++i) {
-    pairs[i].source = source_vocab.encode(text.source[i]);
-    pairs[i].target = target_vocab.encode(text.target[i]);
+    if (extended_vocab) {
+      oovs.clear();
+      pairs[i].source = source_vocab.extend(text.source[i], oovs);
+      pairs[i].target = target_vocab.encode(text.target[i], oovs);
+    } else {
+      pairs[i].source = source_vocab.encode(text.source[i]);
+      pairs[i].target = target_vocab.encode(text.target[i]);
+    }
   }
   return pairs;
 }

@@ -67,14 +67,18 @@ struct SequencePair {
   std::vector<Index> target;
 };
 
+// With extended_vocab, each pair's ids are in its source's extended vocabulary (Vocab::extend;
+// the two vocabularies are then one).
 std::vector<SequencePair> to_ids(const TokenizedText& text, const Vocab& source_vocab,
-                                 const Vocab& target_vocab);
+                                 const Vocab& target_vocab, bool extended_vocab = false);
 
 // Dev data: pairs for the teacher-forced loss (first reference as target) and the references
 // for the decoded metrics.
 struct DevSet {
   std::vector<SequencePair> pairs;
   SegmentRefs references;
+  // Per source, its tokens outside the vocabulary, when the ids are extended (Codec::extended).
+  std::vector<std::vector<std::string>> source_oovs;
 };
 
 }  // namespace s2s

@@ -60,20 +60,29 @@ bool has_text(const std::string& s) {
 
 }  // namespace
 
-std::vector<Index> Codec::encode_source(const std::string& line) const {
-  return source_vocab.encode(source_tokenizer->encode(line));
+std::vector<Index> Codec::encode_source(const std::string& line,
+                                        std::vector<std::string>* oovs) const {
+  if (!extended) return source_vocab.encode(source_tokenizer->encode(line));
+  std::vector<std::string> local;
+  std::vector<std::string>& out = oovs != nullptr ? *oovs : local;
+  out.clear();
+  return source_vocab.extend(source_tokenizer->encode(line), out);
 }
 
-std::vector<Index> Codec::encode_target(const std::string& line) const {
-  return target_vocab.encode(target_tokenizer->encode(line));
+std::vector<Index> Codec::encode_target(const std::string& line,
+                                        const std::vector<std::string>& oovs) const {
+  return target_vocab.encode(target_tokenizer->encode(line), oovs);
 }
 
-std::string Codec::decode_target(const std::vector<Index>& ids) const {
-  return target_tokenizer->decode(target_vocab.decode(ids));
+std::string Codec::decode_target(const std::vector<Index>& ids,
+                                 const std::vector<std::string>& oovs) const {
+  return target_tokenizer->decode(target_vocab.decode(ids, oovs));
 }
 
 TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
-                                   bool reuse_codec, std::size_t max_length) {
+                                   const PrepareOptions& options) {
+  const bool reuse_codec = options.reuse_codec;
+  const std::size_t max_length = options.max_length;
   if (config.train.empty()) throw std::runtime_error("data.train is not set");
   const ParallelText text = config.train_tgt.empty()
                                 ? read_parallel_tsv(config.train)
@@ -117,7 +126,11 @@ TrainingData prepare_training_data(const DataConfig& config, const std::string& 
     codec.source_vocab.save(model_dir + "/src.vocab");
     codec.target_vocab.save(model_dir + "/tgt.vocab");
   }
-  data.train = to_ids(tokens, codec.source_vocab, codec.target_vocab);
+  codec.extended = options.extended_vocab;
+  if (codec.extended && codec.source_vocab.tokens() != codec.target_vocab.tokens())
+    throw std::runtime_error(model_dir + ": src.vocab and tgt.vocab differ; model.copy needs one "
+                             "vocabulary for both sides (data.joint_vocab=true)");
+  data.train = to_ids(tokens, codec.source_vocab, codec.target_vocab, codec.extended);
   if (!config.dev.empty()) {
     const EvalData dev = read_eval_data(
         config.dev, config.dev_tgt.empty() ? std::vector<std::string>{}
@@ -127,8 +140,9 @@ TrainingData prepare_training_data(const DataConfig& config, const std::string& 
   return data;
 }
 
-Codec load_codec(const DataConfig& config, const std::string& model_dir) {
+Codec load_codec(const DataConfig& config, const std::string& model_dir, bool extended_vocab) {
   Codec codec;
+  codec.extended = extended_vocab;
   codec.source_tokenizer =
       make_side_tokenizer(config.src_tokenizer, "", nullptr, config, model_dir, "src");
   codec.target_tokenizer =
@@ -191,8 +205,10 @@ DevSet make_dev_set(const EvalData& data, const Codec& codec, std::size_t max_le
   for (std::size_t i = 0; i < data.sources.size(); ++i) {
     const std::string where = data.source_path + ":" + std::to_string(i + 1) + ": ";
     SequencePair pair;
-    pair.source = codec.encode_source(data.sources[i]);
-    pair.target = codec.encode_target(data.references[i].front());
+    std::vector<std::string> oovs;
+    pair.source = codec.encode_source(data.sources[i], &oovs);
+    pair.target = codec.encode_target(data.references[i].front(), oovs);
+    if (codec.extended) dev.source_oovs.push_back(std::move(oovs));
     if (pair.source.empty()) throw std::runtime_error(where + "empty source");
     if (max_length > 0 && std::max(pair.source.size(), pair.target.size()) > max_length)
       throw std::runtime_error(where + std::to_string(std::max(pair.source.size(),

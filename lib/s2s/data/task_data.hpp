@@ -16,14 +16,22 @@
 
 namespace s2s {
 
-// The text <-> ids mapping of both sides.
+// The text <-> ids mapping of both sides. With `extended` (model.copy, one vocabulary for both
+// sides), ids are in each source sentence's extended vocabulary (Vocab::extend): encode_source
+// returns the source's tokens outside the vocabulary in *oovs, and encode_target and
+// decode_target take them, so that a target token outside the vocabulary that the source has
+// keeps its identity. Without `extended`, oovs stays empty and is not read.
 struct Codec {
   Vocab source_vocab, target_vocab;
   std::unique_ptr<Tokenizer> source_tokenizer, target_tokenizer;
+  bool extended = false;
 
-  std::vector<Index> encode_source(const std::string& line) const;
-  std::vector<Index> encode_target(const std::string& line) const;
-  std::string decode_target(const std::vector<Index>& ids) const;
+  std::vector<Index> encode_source(const std::string& line,
+                                   std::vector<std::string>* oovs = nullptr) const;
+  std::vector<Index> encode_target(const std::string& line,
+                                   const std::vector<std::string>& oovs = {}) const;
+  std::string decode_target(const std::vector<Index>& ids,
+                            const std::vector<std::string>& oovs = {}) const;
 };
 
 struct TrainingData {
@@ -38,11 +46,18 @@ struct TrainingData {
 // reuse_codec (a resumed run) the codec already in model_dir is loaded instead. With
 // max_length > 0 (the model's, model_max_length()), a training pair that the length filter
 // keeps, or a dev pair, with a longer side is refused with its file and line.
+// With extended_vocab (model.copy), the ids are in the extended vocabularies (Codec::extended).
+struct PrepareOptions {
+  bool reuse_codec = false;
+  std::size_t max_length = 0;
+  bool extended_vocab = false;
+};
 TrainingData prepare_training_data(const DataConfig& config, const std::string& model_dir,
-                                   bool reuse_codec = false, std::size_t max_length = 0);
+                                   const PrepareOptions& options = {});
 
 // Loads the codec that prepare_training_data wrote into model_dir.
-Codec load_codec(const DataConfig& config, const std::string& model_dir);
+Codec load_codec(const DataConfig& config, const std::string& model_dir,
+                 bool extended_vocab = false);
 
 // An evaluation set: sources and, per source, its alternative references.
 //   * one file: TSV lines "source<TAB>ref1[<TAB>ref2 ...]"

@@ -100,11 +100,52 @@ std::vector<Index> Vocab::encode(const std::vector<std::string>& tokens) const {
 }
 
 std::vector<std::string> Vocab::decode(const std::vector<Index>& ids, bool strip_specials) const {
+  return decode(ids, {}, strip_specials);
+}
+
+std::vector<Index> Vocab::extend(const std::vector<std::string>& tokens,
+                                 std::vector<std::string>& oovs) const {
+  std::vector<Index> ids;
+  ids.reserve(tokens.size());
+  for (const auto& t : tokens) {
+    const auto known = ids_.find(t);
+    if (known != ids_.end()) {
+      ids.push_back(known->second);
+      continue;
+    }
+    const auto k = std::find(oovs.begin(), oovs.end(), t) - oovs.begin();
+    if (k == static_cast<std::ptrdiff_t>(oovs.size())) oovs.push_back(t);
+    ids.push_back(static_cast<Index>(size() + k));
+  }
+  return ids;
+}
+
+std::vector<Index> Vocab::encode(const std::vector<std::string>& tokens,
+                                 const std::vector<std::string>& oovs) const {
+  std::vector<Index> ids;
+  ids.reserve(tokens.size());
+  for (const auto& t : tokens) {
+    const auto known = ids_.find(t);
+    const auto k = std::find(oovs.begin(), oovs.end(), t) - oovs.begin();
+    ids.push_back(known != ids_.end()                             ? known->second
+                  : k < static_cast<std::ptrdiff_t>(oovs.size()) ? static_cast<Index>(size() + k)
+                                                                 : kUnk);
+  }
+  return ids;
+}
+
+std::vector<std::string> Vocab::decode(const std::vector<Index>& ids,
+                                       const std::vector<std::string>& oovs,
+                                       bool strip_specials) const {
   std::vector<std::string> tokens;
   tokens.reserve(ids.size());
   for (Index id : ids) {
     if (strip_specials && (id == kPad || id == kBos || id == kEos)) continue;
-    tokens.push_back(token(id));
+    const auto k = static_cast<std::size_t>(id) - size();
+    if (id >= 0 && static_cast<std::size_t>(id) >= size() && k < oovs.size())
+      tokens.push_back(oovs[k]);
+    else
+      tokens.push_back(token(id));
   }
   return tokens;
 }

@@ -50,6 +50,19 @@ class Vocab {
   // Ids to tokens; with strip_specials, <pad>, <s> and </s> are dropped (<unk> is kept).
   std::vector<std::string> decode(const std::vector<Index>& ids, bool strip_specials = true) const;
 
+  // See et al.'s extended vocabulary (pointer-generator models, model.copy): the tokens of one
+  // source sentence that the vocabulary lacks get the ids size() + k, k numbering the distinct
+  // such tokens in order of first occurrence (oovs[k], which extend() appends); a target token
+  // that the vocabulary lacks gets its source token's id when the source has it, else <unk>.
+  std::vector<Index> extend(const std::vector<std::string>& tokens,
+                            std::vector<std::string>& oovs) const;
+  std::vector<Index> encode(const std::vector<std::string>& tokens,
+                            const std::vector<std::string>& oovs) const;
+  // decode() where id size() + k is oovs[k]; throws std::out_of_range past the last.
+  std::vector<std::string> decode(const std::vector<Index>& ids,
+                                  const std::vector<std::string>& oovs,
+                                  bool strip_specials = true) const;
+
   const std::vector<std::string>& tokens() const { return tokens_; }
 
  private:

@@ -18,7 +18,12 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const Vocab& target_vocab, const Tokenizer& target_tokenizer,
                                    const DecodeOptions& options, uword batch_size,
                                    WorkerPool* pool,
-                                   const std::vector<std::size_t>& source_numbers) {
+                                   const std::vector<std::size_t>& source_numbers,
+                                   const std::vector<std::vector<std::string>>& source_oovs) {
+  if (!source_oovs.empty() && source_oovs.size() != sources.size())
+    throw std::invalid_argument("translate: " + std::to_string(source_oovs.size()) +
+                                " lists of source tokens for " + std::to_string(sources.size()) +
+                                " sources");
   // Decoded in order of length (little padding), answered in input order.
   std::vector<Batch> batches = source_batches(sources, batch_size);
   std::vector<std::vector<std::size_t>> batch_indices;
@@ -34,7 +39,9 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
     for (std::size_t b = 0; b < indices.size(); ++b) {
       Translation& t = result[indices[b]];
       t.nbest = std::move(decoded[k][b]);
-      t.text = target_tokenizer.decode(target_vocab.decode(t.nbest.front().tokens));
+      static const std::vector<std::string> none;
+      const auto& oovs = source_oovs.empty() ? none : source_oovs[indices[b]];
+      t.text = target_tokenizer.decode(target_vocab.decode(t.nbest.front().tokens, oovs));
     }
   }
   return result;
@@ -44,12 +51,14 @@ template std::vector<Translation> translate<float>(Seq2SeqModel<float>&,
                                                    const std::vector<std::vector<Index>>&,
                                                    const Vocab&, const Tokenizer&,
                                                    const DecodeOptions&, uword, WorkerPool*,
-                                                   const std::vector<std::size_t>&);
+                                                   const std::vector<std::size_t>&,
+                                                   const std::vector<std::vector<std::string>>&);
 template std::vector<Translation> translate<double>(Seq2SeqModel<double>&,
                                                     const std::vector<std::vector<Index>>&,
                                                     const Vocab&, const Tokenizer&,
                                                     const DecodeOptions&, uword, WorkerPool*,
-                                                   const std::vector<std::size_t>&);
+                                                   const std::vector<std::size_t>&,
+                                                   const std::vector<std::vector<std::string>>&);
 
 EvalMetrics score_all(const std::vector<std::string>& hypotheses, const SegmentRefs& references) {
   EvalMetrics m;

@@ -6,7 +6,9 @@
 //                 the batches are decoded concurrently (decode_batches: same output for any
 //                 number of workers). source_numbers[i] is source i's number in the whole
 //                 input (empty: i), which seeds its samples, so a line streamed in a later
-//                 chunk samples as it would in one file.
+//                 chunk samples as it would in one file. With source_oovs (model.copy: the
+//                 sources' ids in their extended vocabularies, Vocab::extend), output ids past
+//                 the vocabulary are source i's tokens source_oovs[i][id − V].
 //   score_all()   hypotheses + references -> BLEU, chrF, PER, WER, exact match
 // PER/WER split hypotheses and references on whitespace (phonemes for G2P); BLEU and chrF are
 // sacreBLEU's defaults. Every reference segment may hold several alternatives (metrics.hpp).
@@ -32,7 +34,8 @@ std::vector<Translation> translate(Seq2SeqModel<Real>& model,
                                    const Vocab& target_vocab, const Tokenizer& target_tokenizer,
                                    const DecodeOptions& options, uword batch_size = 64,
                                    WorkerPool* pool = nullptr,
-                                   const std::vector<std::size_t>& source_numbers = {});
+                                   const std::vector<std::size_t>& source_numbers = {},
+                                   const std::vector<std::vector<std::string>>& source_oovs = {});
 
 struct EvalMetrics {
   double bleu = 0, chrf = 0, per = 0, wer = 0, acc = 0;

@@ -34,6 +34,33 @@ void generate(const Mat<Real>& logits, const arma::Row<Real>& gate_logits, Mat<R
   gate = Real(1) / (Real(1) + arma::exp(-gate_logits));
 }
 
+// The most probable id of column n (the lowest of equals): a vocabulary id's probability is at
+// least its generated part, and only source ids get more.
+template <typename Real>
+Index most_probable(const PointerGeneratorCache<Real>& cache, const Mat<Real>& attention,
+                    const std::vector<Index>& source_ids, uword batch, uword n) {
+  const uword V = cache.vocab_probs.n_rows, S = attention.n_rows, b = n % batch;
+  const Real gate = cache.gate(n);
+  Index best = 0;
+  Real best_p = -1;
+  auto consider = [&](Index id, Real p) {
+    if (p > best_p || (p == best_p && id < best)) {
+      best = id;
+      best_p = p;
+    }
+  };
+  for (uword w = 0; w < V; ++w) consider(static_cast<Index>(w), gate * cache.vocab_probs(w, n));
+  for (uword i = 0; i < S; ++i) {
+    const Index x = source_ids[i * batch + b];
+    Real copied = 0;
+    for (uword j = 0; j < S; ++j)
+      if (source_ids[j * batch + b] == x) copied += attention(j, n);
+    const Real generated = static_cast<uword>(x) < V ? gate * cache.vocab_probs(x, n) : Real(0);
+    consider(x, generated + (Real(1) - gate) * copied);
+  }
+  return best;
+}
+
 }  // namespace
 
 template <typename Real>
@@ -50,6 +77,8 @@ double pointer_generator_loss(const Mat<Real>& logits, const arma::Row<Real>& ga
   cache.target_p.zeros(N);
   cache.copy_p.zeros(N);
   cache.norm = norm;
+  cache.tokens = 0;
+  cache.correct = 0;
   double loss = 0;
   for (uword n = 0; n < N; ++n) {
     const Index y = targets[n];
@@ -71,6 +100,8 @@ double pointer_generator_loss(const Mat<Real>& logits, const arma::Row<Real>& ga
     cache.copy_p(n) = copied;
     cache.target_p(n) = p;
     loss -= std::log(static_cast<double>(p));
+    ++cache.tokens;
+    if (most_probable(cache, attention, source_ids, batch, n) == y) ++cache.correct;
   }
   return loss / norm;
 }

@@ -35,6 +35,9 @@ struct PointerGeneratorCache {
   arma::Row<Real> target_p;  // (1 × N) P_n(y_n); 0 in ignored columns
   arma::Row<Real> copy_p;    // (1 × N) A_n = Σ_{i : x_i = y_n} a_in
   double norm = 1.0;
+  uword tokens = 0;          // columns not ignored
+  uword correct = 0;         // of those, columns whose most probable id (the lowest of equals)
+                             // over the extended vocabulary is the target
 };
 
 // The summed, normalised loss; fills cache. source_ids (S·B) time-major, targets (N), N = T·B.

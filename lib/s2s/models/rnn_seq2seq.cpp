@@ -1,5 +1,6 @@
 #include "s2s/models/rnn_seq2seq.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -87,6 +88,11 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
     flow_ = Flow::kLuong;  // dot, luong-*
   if (config.coverage && flow_ == Flow::kNone)
     throw std::invalid_argument("model.coverage needs attention (bahdanau or luong-concat)");
+  if (config.copy && flow_ == Flow::kNone)
+    throw std::invalid_argument("model.copy needs attention (it copies through the weights)");
+  if (config.copy && src_vocab_ != tgt_vocab_)
+    throw std::invalid_argument("model.copy needs one vocabulary for both sides "
+                                "(data.joint_vocab=true)");
   if (flow_ == Flow::kNone && bridge_type_ == Bridge::kZero)
     throw std::invalid_argument("model.attention=none needs model.bridge=tanh or copy");
   decoder_input_size_ = E_;
@@ -126,6 +132,8 @@ RnnSeq2Seq<Real>::RnnSeq2Seq(const ModelConfig& config, uword source_vocab_size,
   if (flow_ == Flow::kLuong)
     output_proj_ =
         std::make_unique<Linear<Real>>(layout, "decoder.attention_combine", 2 * H_, H_, false);
+  if (config.copy)
+    copy_gate_ = std::make_unique<Linear<Real>>(layout, "decoder.copy_gate", 2 * H_ + E_, 1);
   output_ = std::make_unique<OutputLayer<Real>>(
       layout, "decoder.output", H_, tgt_vocab_,
       config.tie_embeddings ? std::optional<ParamId>(tgt_embed_->weight_id()) : std::nullopt);
@@ -141,7 +149,8 @@ std::string RnnSeq2Seq<Real>::describe() const {
   out << "rnn " << config_.cell << " encoder " << config_.encoder_layers << "x"
       << (config_.bidirectional ? "bi" : "uni") << " decoder " << config_.decoder_layers
       << " hidden " << H_ << " embed " << E_ << " attention " << config_.attention
-      << " bridge " << config_.bridge << " parameters " << params_->size();
+      << (copy_gate_ ? " copy" : "") << " bridge " << config_.bridge << " parameters "
+      << params_->size();
   return out.str();
 }
 
@@ -155,6 +164,7 @@ void RnnSeq2Seq<Real>::init(Rng& rng) {
   decoder_->init(p, rng);
   if (attention_) attention_->init(p, rng);
   if (output_proj_) output_proj_->init(p, rng);
+  if (copy_gate_) copy_gate_->init(p, rng);
   output_->init(p, rng);
 }
 
@@ -168,10 +178,15 @@ void RnnSeq2Seq<Real>::encode_batch(const std::vector<Index>& src,
                                     std::vector<RnnState<Real>>& initial) const {
   const ParameterStore<Real>& p = *params_;
   cache.src = src;
+  if (copy_gate_) {  // extended ids: a source token outside the vocabulary is read as <unk>
+    cache.src_extended = src;
+    for (Index& id : cache.src)
+      if (static_cast<uword>(id) >= src_vocab_) id = Vocab::kUnk;
+  }
   cache.lengths = lengths;
   cache.batch = lengths.size();
   cache.steps = steps;
-  src_embed_->forward(p, src, cache.embedded);
+  src_embed_->forward(p, cache.src, cache.embedded);
   embed_dropout_.forward(cache.embedded, cache.embedded_dropped, cache.embed_dropout, training,
                          rng);
   encoder_->forward(p, cache.embedded_dropped, lengths, nullptr, cache.outputs,
@@ -225,6 +240,13 @@ std::unique_ptr<DecodeState> RnnSeq2Seq<Real>::encode(const std::vector<Index>& 
   state->feed.zeros(H_, state->rows);
   state->source_of_row.resize(state->rows);
   for (uword i = 0; i < state->rows; ++i) state->source_of_row[i] = i;
+  if (copy_gate_) {
+    state->extended_size = tgt_vocab_;
+    for (Index id : src)
+      state->extended_size = std::max(state->extended_size, static_cast<uword>(id) + 1);
+    state->copy_source = src;
+    return state;  // the gate reads e_t, which the tables below would skip
+  }
   // Tables cost G·H·E·V multiply-adds once; they save G·H·E per row and step. Worth it when the
   // vocabulary is smaller than the rows times the steps to come (about the source length):
   // characters and phonemes, not 30k subwords.
@@ -248,14 +270,21 @@ void RnnSeq2Seq<Real>::decode_step(DecodeState& base, const std::vector<Index>& 
     throw std::invalid_argument("decode_step: " + std::to_string(prev_tokens.size()) +
                                 " tokens for " + std::to_string(s.rows) + " rows");
   Rng unused(0);
+  const std::vector<Index>* tokens = &prev_tokens;
+  if (copy_gate_) {  // a copied token past the vocabulary is fed back as <unk>
+    s.prev_in_vocab = prev_tokens;
+    for (Index& id : s.prev_in_vocab)
+      if (static_cast<uword>(id) >= tgt_vocab_) id = Vocab::kUnk;
+    tokens = &s.prev_in_vocab;
+  }
   const ProjectedEmbeddings* projected = nullptr;
   if (!s.embed_to_gates.is_empty()) {
-    gather_columns(s.embed_to_gates, prev_tokens, s.projected.gates);
+    gather_columns(s.embed_to_gates, *tokens, s.projected.gates);
     if (!s.embed_to_output.is_empty())
-      gather_columns(s.embed_to_output, prev_tokens, s.projected.output);
+      gather_columns(s.embed_to_output, *tokens, s.projected.output);
     projected = &s.projected;
   } else {
-    tgt_embed_->forward(*params_, prev_tokens, s.embedded);
+    tgt_embed_->forward(*params_, *tokens, s.embedded);
   }
   step_forward(attention_ ? &s.encoder.keys : nullptr, projected ? s.projected.gates : s.embedded,
                s.t, s.states, s.feed, s.next, s.output, s.step, false, unused, projected);
@@ -263,7 +292,14 @@ void RnnSeq2Seq<Real>::decode_step(DecodeState& base, const std::vector<Index>& 
   if (attention_ && attention_->recurrent()) attention_->next_state(s.step.attn, s.step.attn.state);
   s.feed = s.output;
   output_logits(s.output, s.logits);
-  log_softmax(s.logits, log_probs);
+  if (copy_gate_) {
+    copy_gate_->forward(*params_, copy_gate_input(s.step.combine_in, s.embedded, s.gate_in),
+                        s.gate);
+    pointer_generator_log_probs(s.logits, arma::Row<Real>(s.gate), s.step.weights,
+                                s.copy_source, s.extended_size, log_probs);
+  } else {
+    log_softmax(s.logits, log_probs);
+  }
   ++s.t;
 }
 
@@ -283,6 +319,13 @@ void RnnSeq2Seq<Real>::reorder(DecodeState& base, const std::vector<uword>& rows
   const bool same_sources = sources == s.source_of_row;
   s.source_of_row = std::move(sources);
   s.rows = rows.size();
+  if (copy_gate_ && !same_sources) {  // row i copies from source source_of_row[i]
+    const std::vector<Index>& src = s.encoder.src_extended;
+    const uword S = s.encoder.steps, B = s.encoder.batch, N = s.rows;
+    s.copy_source.resize(S * N);
+    for (uword j = 0; j < S; ++j)
+      for (uword i = 0; i < N; ++i) s.copy_source[j * N + i] = src[j * B + s.source_of_row[i]];
+  }
   if (!attention_ || same_sources) return;
   // The keys are batch-major: row b owns the S columns [b·S, (b+1)·S) (attention.hpp).
   AttentionKeys<Real>& k = s.encoder.keys;

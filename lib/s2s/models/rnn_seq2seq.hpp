@@ -22,6 +22,13 @@
 // Loss:     softmax cross-entropy with the pad id ignored, label smoothing, normalisation; with
 //           coverage (model.coverage) and LossOptions::coverage_loss λ > 0, plus See et al.'s
 //           λ Σ_t Σ_j min(a_tj, cov_tj) over the real target steps, normalised alike.
+// Copy (model.copy; See et al. 2017, layers/pointer_generator.hpp): the output distribution mixes
+// generating, softmax(logits_t), with copying source tokens through a_t, gated by
+//   p_gen,t = σ(w_g · [s_t; c_t; e_t] + b_g)   (bahdanau flow; luong: [c_t; s_t; e_t])
+// over the extended vocabulary: the model then takes source ids in each sentence's extended
+// vocabulary (Vocab::extend; ids ≥ V are embedded as <unk>, and so are target inputs ≥ V) and
+// decode_step returns (V + X) rows, X the most source tokens outside the vocabulary in the batch.
+// The loss is −log P(y_t) of that mixture, normalised as the cross-entropy would be.
 // Recurrent attention (coverage, monotonic; attention.hpp) carries its state from step to step:
 // in training in the step caches, in decoding in the decode state (reordered with the beams).
 //
@@ -34,7 +41,7 @@
 // Parameter names: encoder.embedding.weight, encoder.rnn.layer{l}[.fwd|.bwd].weight_ih, ...,
 // bridge.weight/bias, decoder.embedding.weight, decoder.rnn.layer{l}.weight_ih, ...,
 // decoder.attention.*, decoder.output_proj.* (bahdanau) or decoder.attention_combine.weight
-// (dot, luong-*), decoder.output.weight/bias.
+// (dot, luong-*), decoder.copy_gate.weight/bias (copy), decoder.output.weight/bias.
 //
 // Training runs the decoder step by step (the attention variants need it) with DecoderRnn
 // (decoder_rnn.hpp): the embedding half of the decoder's input projection and every weight
@@ -57,6 +64,7 @@
 #include "s2s/layers/embedding.hpp"
 #include "s2s/layers/linear.hpp"
 #include "s2s/layers/output_layer.hpp"
+#include "s2s/layers/pointer_generator.hpp"
 #include "s2s/models/seq2seq_model.hpp"
 #include "s2s/rnn/decoder_rnn.hpp"
 #include "s2s/rnn/rnn_stack.hpp"
@@ -149,6 +157,14 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
                        TrainWorkspace& w) const;
   LossStats output_forward(const Batch& batch, const LossOptions& options, bool training,
                            Rng& rng, TrainWorkspace& w) const;
+  // Copy: the gate's input [s_t; c_t; e_t] (bahdanau: combine_in itself; luong: [combine_in; e_t]
+  // built into `buffer`), for decoding's N rows or training's T·B columns.
+  const Mat<Real>& copy_gate_input(const Mat<Real>& combine_in, const Mat<Real>& embedded,
+                                   Mat<Real>& buffer) const;
+  // Copy: the pointer-generator loss over all T·B positions (its gradients for output_backward).
+  LossStats copy_loss_forward(const Batch& batch, const LossOptions& options,
+                              TrainWorkspace& w) const;
+  void copy_loss_backward(const Batch& batch, TrainWorkspace& w);
   // See et al.'s coverage loss (normalised, 0 when off) and its gradients into the workspace.
   double coverage_loss_forward(const Batch& batch, const LossOptions& options,
                                const LossStats& stats, TrainWorkspace& w) const;
@@ -172,6 +188,7 @@ class RnnSeq2Seq final : public Seq2SeqModel<Real> {
   std::unique_ptr<Linear<Real>> bridge_;           // tanh bridge
   std::unique_ptr<Attention<Real>> attention_;     // null for none
   std::unique_ptr<Linear<Real>> output_proj_;      // bahdanau: W_o, b_o; luong: W_c (no bias)
+  std::unique_ptr<Linear<Real>> copy_gate_;        // copy: w_g, b_g (1 output)
   std::unique_ptr<OutputLayer<Real>> output_;      // W_out (or Emb_tgtᵀ), b_out
   Dropout<Real> embed_dropout_, dropout_;
   std::unique_ptr<ParameterStore<Real>> params_;

@@ -9,7 +9,8 @@ namespace s2s {
 
 template <typename Real>
 struct RnnSeq2Seq<Real>::EncoderCache {
-  std::vector<Index> src;                      // (S·B) time-major
+  std::vector<Index> src;                      // (S·B) time-major, in the vocabulary
+  std::vector<Index> src_extended;             // (S·B) copy: as given (extended ids); else empty
   std::vector<uword> lengths;                  // (B)
   uword batch = 0, steps = 0;
   Mat<Real> embedded;                          // (E × S·B)
@@ -43,6 +44,11 @@ struct RnnSeq2Seq<Real>::RnnDecodeState : DecodeState {
                                              // next step (recurrent variants)
   uword t = 0;
   std::vector<uword> source_of_row;          // which source each row decodes
+  // Copy: the extended vocabulary's size, each row's source ids (S × rows, time-major with
+  // batch = rows), the step's inputs in the vocabulary, the gate's input and pre-activation.
+  uword extended_size = 0;
+  std::vector<Index> copy_source, prev_in_vocab;
+  Mat<Real> gate_in, gate;
   // Decoding tables, when cheaper than per-step products (encode()): the embedding part of the
   // decoder's layer-0 input projection and of Bahdanau's output projection, for every target id.
   Mat<Real> embed_to_gates;                  // (G·H × V) W_ih[:, :E] Emb_tgt, or empty
@@ -84,8 +90,13 @@ struct RnnSeq2Seq<Real>::TrainWorkspace {
   std::vector<RnnState<Real>> d_initial;
   std::vector<RnnState<Real>> d_final;           // per encoder layer (H × B)
   Mat<Real> d_memory, d_src_dropped, d_src;       // (H × S·B), (E × S·B), (E × S·B)
-  // The coverage loss's gradients, (S × T·B) step-major: ∂/∂a_t and ∂/∂cov_t; empty when off.
-  Mat<Real> d_coverage_weights, d_coverage_state;
+  // Copy: the gate's input when not combine_in (luong), its pre-activation (1 × T·B), every
+  // step's a_t (S × T·B), the loss's cache, ∂/∂gate and ∂/∂(gate input).
+  Mat<Real> gate_in, gate, copy_attention, d_gate, d_gate_in;
+  PointerGeneratorCache<Real> copy;
+  // ∂L/∂a_t from outside the attention, (S × T·B) step-major: the coverage loss's and copy's;
+  // ∂L/∂cov_t from the coverage loss. Empty when there is none.
+  Mat<Real> d_step_weights, d_coverage_state;
 };
 
 namespace rnn_seq2seq_detail {

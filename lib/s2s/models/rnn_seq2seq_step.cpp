@@ -216,18 +216,19 @@ void RnnSeq2Seq<Real>::train_attention_inputs(uword t, bool training, Rng& rng,
   }
 }
 
-// ∂L/∂c_t is in w.d_c. The coverage loss adds ∂/∂a_t as the given weight gradient, and ∂/∂cov_t
-// to ∂L/∂cov_t once the step's backward has turned ∂L/∂cov_{t+1} into it.
+// ∂L/∂c_t is in w.d_c. The coverage loss and copy add ∂/∂a_t as the given weight gradient; the
+// coverage loss adds ∂/∂cov_t to ∂L/∂cov_t once the step's backward has turned ∂L/∂cov_{t+1}
+// into it.
 template <typename Real>
 void RnnSeq2Seq<Real>::train_attention_backward(uword t, Mat<Real>& d_query, TrainWorkspace& w) {
-  const bool coverage_loss = !w.d_coverage_weights.is_empty();
+  const bool step_weights = !w.d_step_weights.is_empty();
   // A local view: assigning a view to a workspace member would move its borrowed pointer there
   // (Armadillo steals a strict view's memory on move), to dangle once the buffer is resized.
-  const Mat<Real> d_weights =
-      coverage_loss ? step_view(w.d_coverage_weights, t, w.B) : Mat<Real>();
+  const Mat<Real> d_weights = step_weights ? step_view(w.d_step_weights, t, w.B) : Mat<Real>();
   attention_->backward(*params_, w.encoder.keys, w.attn[t], w.d_c,
-                       coverage_loss ? &d_weights : nullptr, d_query, w.attn_grad);
-  if (coverage_loss) w.attn_grad.d_state += step_view(w.d_coverage_state, t, w.B);
+                       step_weights ? &d_weights : nullptr, d_query, w.attn_grad);
+  if (!w.d_coverage_state.is_empty())
+    w.attn_grad.d_state += step_view(w.d_coverage_state, t, w.B);
 }
 
 // The member functions defined here (the class itself is instantiated in rnn_seq2seq.cpp).

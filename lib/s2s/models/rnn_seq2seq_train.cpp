@@ -54,6 +54,9 @@ void RnnSeq2Seq<Real>::plan_batch(const Batch& batch, const LossOptions& options
   const uword known_rows = w.sampling ? 0 : E_;  // rows of the RNN input known before the loop
   w.step_rows = decoder_input_size_ - known_rows;
   w.inputs = batch.target_input_ids;
+  if (copy_gate_)  // copy: target ids past the vocabulary are source tokens, fed as <unk>
+    for (Index& id : w.inputs)
+      if (static_cast<uword>(id) >= tgt_vocab_) id = Vocab::kUnk;
   w.step_ids.resize(B);
   w.embedded.set_size(E_, T * B);
   w.embedded_dropped.set_size(E_, T * B);
@@ -129,7 +132,65 @@ LossStats RnnSeq2Seq<Real>::output_forward(const Batch& batch, const LossOptions
                                            bool training, Rng& rng, TrainWorkspace& w) const {
   dropout_.forward(w.O, w.O_dropped, w.out_dropout, training, rng);
   output_logits(w.O_dropped, w.logits);
+  if (copy_gate_) return copy_loss_forward(batch, options, w);
   return sequence_loss_forward(w.logits, batch, options, w.loss);
+}
+
+template <typename Real>
+const Mat<Real>& RnnSeq2Seq<Real>::copy_gate_input(const Mat<Real>& combine_in,
+                                                   const Mat<Real>& embedded,
+                                                   Mat<Real>& buffer) const {
+  if (flow_ == Flow::kBahdanau) return combine_in;  // [s_t; c_t; e_t]
+  buffer.set_size(2 * H_ + E_, combine_in.n_cols);  // luong: [c_t; s_t; e_t]
+  buffer.rows(0, 2 * H_ - 1) = combine_in;
+  buffer.rows(2 * H_, 2 * H_ + E_ - 1) = embedded;
+  return buffer;
+}
+
+// The pointer-generator loss (pointer_generator.hpp) of all T·B positions: the gate over the
+// gate inputs in one product, the attention weights of every step side by side.
+template <typename Real>
+LossStats RnnSeq2Seq<Real>::copy_loss_forward(const Batch& batch, const LossOptions& options,
+                                              TrainWorkspace& w) const {
+  const uword B = w.B, T = w.T;
+  copy_gate_->forward(*params_, copy_gate_input(w.combine_in, w.embedded_dropped, w.gate_in),
+                      w.gate);
+  w.copy_attention.set_size(w.encoder.steps, T * B);
+  for (uword t = 0; t < T; ++t) {
+    Mat<Real> a = step_view(w.copy_attention, t, B);
+    a = w.attn[t].weights;
+  }
+  double tokens = 0;
+  for (Index y : batch.target_output_ids) tokens += y != Vocab::kPad;
+  const double norm = loss_denominator(options, tokens, B);
+  LossStats stats;
+  stats.loss = pointer_generator_loss(w.logits, arma::Row<Real>(w.gate), w.copy_attention,
+                                      w.encoder.src_extended, B, batch.target_output_ids,
+                                      Vocab::kPad, norm, w.copy);
+  stats.nll_sum = stats.loss * norm;
+  stats.tokens = static_cast<double>(w.copy.tokens);
+  stats.correct = static_cast<double>(w.copy.correct);
+  return stats;
+}
+
+// ∂L/∂logits into w.d_logits, the gate's parameter gradients, ∂L/∂(gate input) into w.d_gate_in
+// (decoder_backward adds it to the combine input's and the embeddings' gradients) and ∂L/∂a_t
+// into w.d_step_weights (with the coverage loss's, when that is on).
+template <typename Real>
+void RnnSeq2Seq<Real>::copy_loss_backward(const Batch& batch, TrainWorkspace& w) {
+  arma::Row<Real> d_gate;
+  Mat<Real> d_attention;
+  pointer_generator_backward(w.copy_attention, w.encoder.src_extended, w.B,
+                             batch.target_output_ids, Vocab::kPad, w.copy, w.d_logits, d_gate,
+                             d_attention);
+  w.d_gate = d_gate;
+  const Mat<Real>& gate_in = flow_ == Flow::kBahdanau ? w.combine_in : w.gate_in;
+  w.d_gate_in.zeros(gate_in.n_rows, gate_in.n_cols);
+  copy_gate_->backward(*params_, gate_in, w.d_gate, &w.d_gate_in);
+  if (w.d_step_weights.is_empty())
+    w.d_step_weights = std::move(d_attention);
+  else
+    w.d_step_weights += d_attention;
 }
 
 // See et al. 2017: λ Σ_t Σ_j min(a_tj, cov_tj) over the real target steps (cov_t = the state
@@ -139,19 +200,15 @@ LossStats RnnSeq2Seq<Real>::output_forward(const Batch& batch, const LossOptions
 template <typename Real>
 double RnnSeq2Seq<Real>::coverage_loss_forward(const Batch& batch, const LossOptions& options,
                                                const LossStats& stats, TrainWorkspace& w) const {
-  w.d_coverage_weights.reset();
+  w.d_step_weights.reset();
   w.d_coverage_state.reset();
   if (options.coverage_loss == 0 || !attention_ ||
       attention_->state_kind() != AttentionState::kCoverage)
     return 0.0;
   const uword B = w.B, T = w.T, S = w.encoder.steps;
-  double denominator = 1.0;
-  if (options.normalization == LossNormalization::tokens)
-    denominator = std::max(stats.tokens, 1.0);
-  else if (options.normalization == LossNormalization::sentences)
-    denominator = static_cast<double>(std::max<uword>(B, 1));
+  const double denominator = loss_denominator(options, stats.tokens, B);
   const Real scale = static_cast<Real>(options.coverage_loss / denominator);
-  w.d_coverage_weights.zeros(S, T * B);
+  w.d_step_weights.zeros(S, T * B);
   w.d_coverage_state.zeros(S, T * B);
   double sum = 0.0;
   for (uword t = 0; t < T; ++t) {
@@ -162,7 +219,7 @@ double RnnSeq2Seq<Real>::coverage_loss_forward(const Batch& batch, const LossOpt
       for (uword j = 0; j < w.encoder.keys.lengths[b]; ++j) {
         const bool to_weight = a(j, b) < cov(j, b);
         sum += static_cast<double>(to_weight ? a(j, b) : cov(j, b));
-        (to_weight ? w.d_coverage_weights : w.d_coverage_state)(j, t * B + b) = scale;
+        (to_weight ? w.d_step_weights : w.d_coverage_state)(j, t * B + b) = scale;
       }
     }
   }
@@ -175,7 +232,10 @@ double RnnSeq2Seq<Real>::coverage_loss_forward(const Batch& batch, const LossOpt
 template <typename Real>
 void RnnSeq2Seq<Real>::output_backward(const Batch& batch, const LossOptions& options,
                                        TrainWorkspace& w) {
-  sequence_loss_backward(batch, options, w.loss, w.d_logits);
+  if (copy_gate_)
+    copy_loss_backward(batch, w);
+  else
+    sequence_loss_backward(batch, options, w.loss, w.d_logits);
   output_->backward(*params_, w.O_dropped, w.d_logits, w.d_O_dropped);
   w.d_O.zeros(H_, w.T * w.B);
   dropout_.backward(w.d_O_dropped, w.out_dropout, w.d_O);
@@ -188,6 +248,8 @@ void RnnSeq2Seq<Real>::decoder_backward(TrainWorkspace& w) {
   ParameterStore<Real>& p = *params_;
   const uword B = w.B, T = w.T;
   w.d_embedded_dropped.zeros(E_, T * B);
+  if (copy_gate_ && flow_ == Flow::kLuong)  // the gate's e_t part (bahdanau's is in combine_in)
+    w.d_embedded_dropped += w.d_gate_in.rows(2 * H_, 2 * H_ + E_ - 1);
   decoder_steps_->begin_backward(nullptr, w.rnn);
   if (attention_) attention_->begin_backward(w.encoder.keys, w.attn_grad);
   if (flow_ != Flow::kNone) {
@@ -197,6 +259,7 @@ void RnnSeq2Seq<Real>::decoder_backward(TrainWorkspace& w) {
       tanh_backward(w.O, w.d_O, w.d_pre);
       w.d_combine.zeros();
       output_proj_->backward(p, w.combine_in, w.d_pre, &w.d_combine);
+      if (copy_gate_) w.d_combine += w.d_gate_in.rows(0, w.combine_in.n_rows - 1);
     }
   }
   const Mat<Real>* w_proj = output_proj_ ? &p.value(output_proj_->weight_id()) : nullptr;
@@ -205,6 +268,7 @@ void RnnSeq2Seq<Real>::decoder_backward(TrainWorkspace& w) {
       Mat<Real> d_pre = step_view(w.d_pre, t, B), d_combine = step_view(w.d_combine, t, B);
       tanh_backward(step_view(w.O, t, B), step_view(w.d_O, t, B), d_pre);
       d_combine = w_proj->t() * d_pre;
+      if (copy_gate_) d_combine += step_view(w.d_gate_in, t, B).rows(0, w.combine_in.n_rows - 1);
     }
     switch (flow_) {
       case Flow::kNone: train_step_backward_none(t, w); break;
@@ -280,6 +344,12 @@ void RnnSeq2Seq<Real>::encoder_backward(TrainWorkspace& w) {
                                                   TrainWorkspace&) const;                       \
   template LossStats RnnSeq2Seq<Real>::output_forward(const Batch&, const LossOptions&, bool,   \
                                                       Rng&, TrainWorkspace&) const;             \
+  template const Mat<Real>& RnnSeq2Seq<Real>::copy_gate_input(const Mat<Real>&,                \
+                                                               const Mat<Real>&, Mat<Real>&)    \
+      const;                                                                                    \
+  template LossStats RnnSeq2Seq<Real>::copy_loss_forward(const Batch&, const LossOptions&,      \
+                                                         TrainWorkspace&) const;                \
+  template void RnnSeq2Seq<Real>::copy_loss_backward(const Batch&, TrainWorkspace&);            \
   template double RnnSeq2Seq<Real>::coverage_loss_forward(const Batch&, const LossOptions&,     \
                                                           const LossStats&, TrainWorkspace&)    \
       const;                                                                                    \

@@ -1,5 +1,7 @@
 #include "s2s/models/sequence_loss.hpp"
 
+#include <algorithm>
+
 namespace s2s {
 
 namespace {
@@ -26,6 +28,15 @@ LossStats sequence_loss_forward(const Mat<Real>& logits, const Batch& batch,
   stats.tokens = static_cast<double>(r.tokens);
   stats.correct = static_cast<double>(r.correct);
   return stats;
+}
+
+double loss_denominator(const LossOptions& options, double tokens, uword sentences) {
+  switch (options.normalization) {
+    case LossNormalization::tokens: return std::max(tokens, 1.0);
+    case LossNormalization::sentences: return static_cast<double>(std::max<uword>(sentences, 1));
+    case LossNormalization::none: break;
+  }
+  return 1.0;
 }
 
 template <typename Real>

@@ -15,6 +15,10 @@ template <typename Real>
 LossStats sequence_loss_forward(const Mat<Real>& logits, const Batch& batch,
                                 const LossOptions& options, CrossEntropyCache<Real>& cache);
 
+// What a batch's summed loss is divided by (options.normalization): its target tokens (at least
+// 1), its sentences, or 1. For the losses that join the cross-entropy (coverage, copy).
+double loss_denominator(const LossOptions& options, double tokens, uword sentences);
+
 // Overwrites d_logits (V × T·B) with ∂loss/∂logits.
 template <typename Real>
 void sequence_loss_backward(const Batch& batch, const LossOptions& options,

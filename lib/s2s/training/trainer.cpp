@@ -330,7 +330,7 @@ Trainer::Validation Trainer::validate() {
     options.max_length_extra = static_cast<uword>(config_.decode.max_length_extra);
     const auto translations =
         translate(model_, sources, *context_.target_vocab, *context_.target_tokenizer, options,
-                  64, workers_ ? &workers_->pool() : nullptr);
+                  64, workers_ ? &workers_->pool() : nullptr, {}, dev_->source_oovs);
     std::vector<std::string> hyps;
     hyps.reserve(translations.size());
     for (const auto& t : translations) hyps.push_back(t.text);
