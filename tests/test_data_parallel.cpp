@@ -65,21 +65,29 @@ TEST_CASE("slice_batch keeps each sentence and pads a shard to its own lengths",
 
 TEST_CASE("Sharded unnormalised gradients, summed and scaled, equal the global batch's gradient",
           "[data_parallel]") {
-  // rnn-coverage: Bahdanau attention with coverage and the coverage loss, a second loss term.
-  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer", "rnn-coverage");
+  // rnn-coverage: Bahdanau attention with coverage and the coverage loss, a second loss term;
+  // rnn-copy: the pointer-generator, with source ids of the extended vocabulary in the shards.
+  const auto type =
+      GENERATE(as<std::string>{}, "rnn", "transformer", "rnn-coverage", "rnn-copy");
   const auto normalization = GENERATE(LossNormalization::tokens, LossNormalization::sentences,
                                       LossNormalization::none);
   const int ranks = GENERATE(2, 3);
   INFO(type << ", normalization " << static_cast<int>(normalization) << ", " << ranks << " ranks");
-  const bool coverage = type == "rnn-coverage";
-  ModelConfig config = tiny_model(coverage ? "rnn" : type);
+  const bool coverage = type == "rnn-coverage", copy = type == "rnn-copy";
+  ModelConfig config = tiny_model(type == "transformer" ? type : "rnn");
   config.coverage = coverage;
+  config.copy = copy;
   auto model = make_model<double>(config, 8, 8);
   Rng rng(3);
   model->init(rng);
-  const Batch global = make_batch(tiny_pairs(), {0, 1, 2, 3, 4, 5, 6});
+  std::vector<SequencePair> pairs = tiny_pairs();
+  if (copy) {  // ids 8 and 9: source tokens outside the vocabulary, copied into the targets
+    pairs[1] = {{8, 5}, {4, 8, 6, 5, 8}};
+    pairs[4] = {{4, 9, 5, 8, 7, 5}, {9}};
+  }
+  const Batch global = make_batch(pairs, {0, 1, 2, 3, 4, 5, 6});
   LossOptions options;
-  options.label_smoothing = 0.1;
+  options.label_smoothing = copy ? 0.0 : 0.1;
   options.coverage_loss = coverage ? 0.5 : 0.0;
   options.normalization = normalization;
 

@@ -130,11 +130,24 @@ TEST_CASE("mpirun -np 2 with global batch B gives the parameters of one process 
           "[.mpi]") {
   TempDir dir;
   const std::string config = write_task(dir, 0.0);  // dropout masks differ per rank: off here
+  // copy: the pointer-generator over a vocabulary of 6 of the 10 tokens, so that the shards carry
+  // extended source ids.
+  const bool copy = GENERATE(false, true);
+  INFO((copy ? "model.copy" : "bahdanau"));
+  std::vector<std::string> extra;
+  if (copy)
+    extra = {"--model.copy", "true", "--data.joint_vocab", "true", "--data.max_vocab", "6",
+             "--train.label_smoothing", "0"};
   const std::string one = dir.file("one"), two = dir.file("two");
-  CliResult single = run_cli({"train", "--config", config, "--quiet", "--train.output_dir", one});
+  auto args = [&](const std::string& out) {
+    std::vector<std::string> a = {"train", "--config", config, "--quiet", "--train.output_dir", out};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  CliResult single = run_cli(args(one));
   INFO(single.err);
   REQUIRE(single.exit_code == 0);
-  CliResult mpi = run_mpi(2, {"train", "--config", config, "--quiet", "--train.output_dir", two});
+  CliResult mpi = run_mpi(2, args(two));
   INFO(mpi.out + mpi.err);
   REQUIRE(mpi.exit_code == 0);
   CHECK(mpi.out.empty());  // --quiet on every rank; and the others never print
@@ -146,9 +159,9 @@ TEST_CASE("mpirun -np 2 with global batch B gives the parameters of one process 
   // The tolerance is far below what one optimizer step moves (so the check can fail): the run
   // that stops one step earlier is well outside it.
   const std::string short_run = dir.file("short");
-  REQUIRE(run_cli({"train", "--config", config, "--quiet", "--train.output_dir", short_run,
-                   "--train.max_steps", "39"})
-              .exit_code == 0);
+  std::vector<std::string> short_args = args(short_run);
+  short_args.insert(short_args.end(), {"--train.max_steps", "39"});
+  REQUIRE(run_cli(short_args).exit_code == 0);
   CHECK(compare_parameters(one + "/last.ckpt", short_run + "/last.ckpt").worst_ratio > 1e-3);
 
   // Rank 0 alone wrote the model directory: one log with the same steps and validations.

@@ -4,6 +4,7 @@
 //   encoder forward (encode_batch) → decoder forward → output and loss
 //   → output backward → decoder backward → bridge backward → encoder backward
 #include <algorithm>
+#include <stdexcept>
 
 #include "s2s/data/vocab.hpp"
 #include "s2s/models/rnn_seq2seq.hpp"
@@ -152,6 +153,9 @@ const Mat<Real>& RnnSeq2Seq<Real>::copy_gate_input(const Mat<Real>& combine_in,
 template <typename Real>
 LossStats RnnSeq2Seq<Real>::copy_loss_forward(const Batch& batch, const LossOptions& options,
                                               TrainWorkspace& w) const {
+  if (options.label_smoothing > 0)
+    throw std::invalid_argument("label smoothing is not defined for model.copy (it would spread "
+                                "mass over a vocabulary that changes with every source)");
   const uword B = w.B, T = w.T;
   copy_gate_->forward(*params_, copy_gate_input(w.combine_in, w.embedded_dropped, w.gate_in),
                       w.gate);
