@@ -20,6 +20,9 @@ fi
 if [ "${S2S_WITH_PYTORCH:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy)  # only the PyTorch side of the benchmarks needs these
 fi
+if [ "${S2S_WITH_GEMM_BACKENDS:-0}" = 1 ]; then
+  packages+=(libxsmm-dev libdnnl-dev)  # experiments/bench/gemm_shapes.sh (issue 18)
+fi
 if [ "${S2S_WITH_PLOTS:-0}" = 1 ]; then
   packages+=(python3-matplotlib python3-numpy)
 fi
