@@ -7,9 +7,10 @@
   plots.py attention --model DIR --src "t o k" [--src ...] [--s2s PATH] --out heatmap.png
       attention heatmaps from `s2s translate --attention-out` (docs/attention_format.md):
       source tokens across, output tokens down; for a Transformer each head and their average
-  plots.py by-length BY_LENGTH_CSV_OR_RESULTS_DIR [...] --out length.png
+  plots.py by-length BY_LENGTH_CSV_OR_RESULTS_DIR [...] --out length.png [--panels copy- reverse-]
       exact match by source-length bucket per variant (mean ± std over seeds), from the
-      by_length.csv that experiments/run_experiment.py writes
+      by_length.csv that experiments/run_experiment.py writes; with --panels, one panel per
+      variant-name prefix (side by side, the prefix stripped from the labels)
 
 A runs directory holds <variant>/seed<k>/train_log.jsonl (run_experiment.py's runs_dir); a
 results directory names its runs directory in runs_dir.txt.
@@ -199,7 +200,22 @@ def plot_by_length(args):
         raise PlotError("no rows in the by-length files")
     buckets = list(dict.fromkeys(r["bucket"] for r in rows))
     variants = list(dict.fromkeys(r["variant"] for r in rows))
-    fig, axis = plt.subplots(figsize=(7, 4.5))
+    panels = args.panels or [""]
+    for prefix in panels:
+        if not any(v.startswith(prefix) for v in variants):
+            raise PlotError(f"no variant starts with {prefix!r}")
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False,
+                             sharey=True)
+    for prefix, axis in zip(panels, axes[0]):
+        draw_by_length(axis, rows, buckets, [v for v in variants if v.startswith(prefix)],
+                       prefix)
+        if prefix:
+            axis.set_title(prefix.rstrip("-_ "))
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=120)
+
+
+def draw_by_length(axis, rows, buckets, variants, prefix):
     for variant in variants:
         means, stds, xs = [], [], []
         for x, bucket in enumerate(buckets):
@@ -210,7 +226,7 @@ def plot_by_length(args):
                 xs.append(x)
                 means.append(mean)
                 stds.append(std)
-        axis.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=variant)
+        axis.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label=variant[len(prefix):])
     counts = {r["bucket"]: r["n"] for r in rows}
     axis.set_xticks(range(len(buckets)))
     axis.set_xticklabels([f"{b}\n(n={counts[b]})" for b in buckets])
@@ -219,8 +235,6 @@ def plot_by_length(args):
     axis.set_ylim(-2, 102)
     axis.grid(alpha=0.3)
     axis.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
 
 
 def main():
@@ -239,6 +253,8 @@ def main():
     attention.add_argument("--s2s", default="build/bin/s2s")
     attention.add_argument("--out", required=True)
     length = sub.add_parser("by-length", help="exact match by source-length bucket")
+    length.add_argument("--panels", nargs="+", metavar="PREFIX",
+                        help="one panel per variant-name prefix, side by side")
     length.add_argument("inputs", nargs="*", help="by_length.csv files or results directories")
     length.add_argument("--runs", nargs="+", default=[], help="the same, as an option")
     length.add_argument("--out", required=True)
