@@ -295,7 +295,7 @@ void RnnSeq2Seq<Real>::decode_step(DecodeState& base, const std::vector<Index>& 
   if (copy_gate_) {
     copy_gate_->forward(*params_, copy_gate_input(s.step.combine_in, s.embedded, s.gate_in),
                         s.gate);
-    pointer_generator_log_probs(s.logits, arma::Row<Real>(s.gate), s.step.weights,
+    pointer_generator_log_probs(s.logits, s.gate, s.step.weights,
                                 s.copy_source, s.extended_size, log_probs);
   } else {
     log_softmax(s.logits, log_probs);

@@ -48,7 +48,8 @@ struct RnnSeq2Seq<Real>::RnnDecodeState : DecodeState {
   // batch = rows), the step's inputs in the vocabulary, the gate's input and pre-activation.
   uword extended_size = 0;
   std::vector<Index> copy_source, prev_in_vocab;
-  Mat<Real> gate_in, gate;
+  Mat<Real> gate_in;
+  arma::Row<Real> gate;
   // Decoding tables, when cheaper than per-step products (encode()): the embedding part of the
   // decoder's layer-0 input projection and of Bahdanau's output projection, for every target id.
   Mat<Real> embed_to_gates;                  // (G·H × V) W_ih[:, :E] Emb_tgt, or empty
@@ -91,8 +92,9 @@ struct RnnSeq2Seq<Real>::TrainWorkspace {
   std::vector<RnnState<Real>> d_final;           // per encoder layer (H × B)
   Mat<Real> d_memory, d_src_dropped, d_src;       // (H × S·B), (E × S·B), (E × S·B)
   // Copy: the gate's input when not combine_in (luong), its pre-activation (1 × T·B), every
-  // step's a_t (S × T·B), the loss's cache, ∂/∂gate and ∂/∂(gate input).
-  Mat<Real> gate_in, gate, copy_attention, d_gate, d_gate_in;
+  // step's a_t (S × T·B), the loss's cache, ∂/∂gate, ∂/∂(gate input), ∂/∂a_t.
+  Mat<Real> gate_in, copy_attention, d_gate_in, d_copy_attention;
+  arma::Row<Real> gate, d_gate;
   PointerGeneratorCache<Real> copy;
   // ∂L/∂a_t from outside the attention, (S × T·B) step-major: the coverage loss's and copy's;
   // ∂L/∂cov_t from the coverage loss. Empty when there is none.

@@ -168,7 +168,7 @@ LossStats RnnSeq2Seq<Real>::copy_loss_forward(const Batch& batch, const LossOpti
   for (Index y : batch.target_output_ids) tokens += y != Vocab::kPad;
   const double norm = loss_denominator(options, tokens, B);
   LossStats stats;
-  stats.loss = pointer_generator_loss(w.logits, arma::Row<Real>(w.gate), w.copy_attention,
+  stats.loss = pointer_generator_loss(w.logits, w.gate, w.copy_attention,
                                       w.encoder.src_extended, B, batch.target_output_ids,
                                       Vocab::kPad, norm, w.copy);
   stats.nll_sum = stats.loss * norm;
@@ -182,19 +182,14 @@ LossStats RnnSeq2Seq<Real>::copy_loss_forward(const Batch& batch, const LossOpti
 // into w.d_step_weights (with the coverage loss's, when that is on).
 template <typename Real>
 void RnnSeq2Seq<Real>::copy_loss_backward(const Batch& batch, TrainWorkspace& w) {
-  arma::Row<Real> d_gate;
-  Mat<Real> d_attention;
+  const bool alone = w.d_step_weights.is_empty();  // no coverage loss gradient to add to
   pointer_generator_backward(w.copy_attention, w.encoder.src_extended, w.B,
-                             batch.target_output_ids, Vocab::kPad, w.copy, w.d_logits, d_gate,
-                             d_attention);
-  w.d_gate = d_gate;
+                             batch.target_output_ids, Vocab::kPad, w.copy, w.d_logits, w.d_gate,
+                             alone ? w.d_step_weights : w.d_copy_attention);
+  if (!alone) w.d_step_weights += w.d_copy_attention;
   const Mat<Real>& gate_in = flow_ == Flow::kBahdanau ? w.combine_in : w.gate_in;
   w.d_gate_in.zeros(gate_in.n_rows, gate_in.n_cols);
   copy_gate_->backward(*params_, gate_in, w.d_gate, &w.d_gate_in);
-  if (w.d_step_weights.is_empty())
-    w.d_step_weights = std::move(d_attention);
-  else
-    w.d_step_weights += d_attention;
 }
 
 // See et al. 2017: λ Σ_t Σ_j min(a_tj, cov_tj) over the real target steps (cov_t = the state
