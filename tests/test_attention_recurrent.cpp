@@ -4,12 +4,14 @@
 // weights; a monotonic alignment sums to at most 1, equals the paper's closed form, and its hard
 // decoding never moves backwards.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "attention_helpers.hpp"
 #include "gradcheck.hpp"
+#include "s2s/attention/monotonic_alignment.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;
@@ -146,6 +148,41 @@ TEST_CASE("MoChA spreads each stop's probability over its chunk by the softmax o
           CHECK(arma::approx_equal(beta.col(col), cache.alignment.col(col), "absdiff", 1e-15));
       }
     }
+  }
+}
+
+TEST_CASE("MoChA's expected weights stay finite when chunk energies are far apart",
+          "[attention][monotonic]") {
+  // Regression: the window sums once shared one maximum over the whole source, so a chunk whose
+  // energies lay ~100 below it summed to 0 in float and gave 0/0 (NaN training losses on the
+  // copy and reverse tasks, sources of up to 20 characters).
+  const std::vector<float> u = {30.0f, -90.0f, -95.0f, -100.0f, 40.0f, -80.0f};
+  const std::vector<float> a = {0.1f, 0.2f, 0.3f, 0.15f, 0.05f, 0.1f};
+  const uword n = u.size(), width = 2;
+  std::vector<float> log_sums(n), beta(n), d_beta(n, 1.0f), d_a(n), d_u(n);
+  monotonic_alignment::chunk_expected(n, width, a.data(), u.data(), log_sums.data(), beta.data());
+  float total = 0.0f;
+  for (uword j = 0; j < n; ++j) {
+    INFO("position " << j);
+    REQUIRE(std::isfinite(beta[j]));
+    total += beta[j];
+    // β_j = Σ_k a_k softmax_j(u over the chunk ending at k), in double.
+    double expected = 0.0;
+    for (uword k = j; k < std::min(n, j + width); ++k) {
+      const uword first = k + 1 > width ? k + 1 - width : 0;
+      double sum = 0.0;
+      for (uword l = first; l <= k; ++l) sum += std::exp(double(u[l]) - double(u[j]));
+      expected += a[k] / sum;
+    }
+    CHECK(beta[j] == Approx(expected).epsilon(1e-5).margin(1e-30));
+  }
+  CHECK(total == Approx(0.9).epsilon(1e-5));  // Σβ = Σa: each chunk's softmax sums to 1
+  // With β̄ = 1 everywhere, ∂a_k = Σ_j r_jk = 1 and every ū_l = 0 (the loss Σβ = Σa).
+  monotonic_alignment::chunk_expected_backward(n, width, a.data(), u.data(), log_sums.data(),
+                                               d_beta.data(), d_a.data(), d_u.data());
+  for (uword k = 0; k < n; ++k) {
+    CHECK(d_a[k] == Approx(1.0).epsilon(1e-5));
+    CHECK(std::abs(d_u[k]) < 1e-5f);
   }
 }
 

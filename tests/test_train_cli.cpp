@@ -399,6 +399,25 @@ TEST_CASE("Training that stops before its first validation still validates and k
   CHECK(read_whole_file(dir.file("evaluated.txt")) == hyps);
 }
 
+TEST_CASE("A non-finite training loss stops training with one line before the update",
+          "[train][cli]") {
+  TempDir dir;
+  const std::string config = write_task(dir, 30);
+  // Plain SGD at a rate of 1e30 overflows the model within a few steps.
+  CliResult r = run_cli({"train", "--config", config, "--quiet", "--train.output_dir",
+                         dir.file("m"), "--train.optimizer", "sgd", "--train.lr", "1e30",
+                         "--train.schedule", "constant", "--train.label_smoothing", "0"});
+  INFO(r.err);
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("the training loss is") != std::string::npos);
+  CHECK(r.err.find("the parameters were not updated") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  // No logged step has a NaN in it.
+  const std::string log = read_whole_file(dir.file("m") + "/train_log.jsonl");
+  CHECK(log.find(":nan") == std::string::npos);
+  CHECK(log.find(":-nan") == std::string::npos);
+}
+
 TEST_CASE("Training with --overwrite clears the old run first. a refused train leaves nothing",
           "[train][cli]") {
   TempDir dir;

@@ -149,8 +149,7 @@ void AdditiveAttention<Real>::preallocate_variant(AttentionStepCache<Real>& cach
   }
   if (chunk_width_ > 0) {
     cache.chunk_scores.zeros(src_steps, batch);
-    cache.chunk_exp.zeros(src_steps, batch);
-    cache.chunk_sums.zeros(src_steps, batch);
+    cache.chunk_log_sums.zeros(src_steps, batch);
   }
 }
 
@@ -210,8 +209,7 @@ void AdditiveAttention<Real>::forward(const ParameterStore<Real>& params,
       else
         monotonic_alignment::chunk_expected(n, chunk_width_, alignment,
                                             cache.chunk_scores.colptr(b),
-                                            cache.chunk_exp.colptr(b),
-                                            cache.chunk_sums.colptr(b), e);
+                                            cache.chunk_log_sums.colptr(b), e);
       for (uword j = n; j < steps; ++j) e[j] = alignment[j] = 0;
     }
   } else {
@@ -245,8 +243,8 @@ void AdditiveAttention<Real>::backward(ParameterStore<Real>& params,
         std::copy(grad.d_weights.colptr(b), grad.d_weights.colptr(b) + n, d_alignment);
       else
         monotonic_alignment::chunk_expected_backward(
-            n, chunk_width_, cache.alignment.colptr(b), cache.chunk_exp.colptr(b),
-            cache.chunk_sums.colptr(b), grad.d_weights.colptr(b), d_alignment,
+            n, chunk_width_, cache.alignment.colptr(b), cache.chunk_scores.colptr(b),
+            cache.chunk_log_sums.colptr(b), grad.d_weights.colptr(b), d_alignment,
             grad.d_chunk_scores.colptr(b));
       for (uword j = 0; j < n; ++j) d_alignment[j] += grad.d_state(j, b);
       Real* d_e = grad.d_scores.colptr(b);

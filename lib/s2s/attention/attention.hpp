@@ -152,7 +152,7 @@ struct AttentionStepCache {
                               // caller (Raffel et al. §2.5); empty: none
   Mat<Real> alignment;        // (S × B) monotonic*: α_t, the stop distribution (the next state)
   Mat<Real> chunk_scores;     // (S × B) monotonic-chunk: the chunk energies u
-  Mat<Real> chunk_exp, chunk_sums;  // (S × B) monotonic-chunk: exp(u − max u), window sums
+  Mat<Real> chunk_log_sums;   // (S × B) monotonic-chunk: log Σ over the chunk ending at k
 };
 
 template <typename Real>

@@ -59,20 +59,19 @@ void expected_backward(uword n, const Real* p, const Real* prev, const Real* d_a
 }
 
 template <typename Real>
-void chunk_expected(uword n, uword width, const Real* a, const Real* u, Real* x, Real* sums,
+void chunk_expected(uword n, uword width, const Real* a, const Real* u, Real* log_sums,
                     Real* beta) {
-  if (n == 0) return;
-  const Real top = *std::max_element(u, u + n);
-  for (uword l = 0; l < n; ++l) x[l] = std::exp(u[l] - top);
-  for (uword k = 0; k < n; ++k) {  // S_k = Σ_{l=k−w+1}^{k} x_l
+  for (uword k = 0; k < n; ++k) {  // log S_k = log Σ_{l=k−w+1}^{k} exp(u_l), with its own max
+    const uword first = k + 1 > width ? k + 1 - width : 0;
+    const Real top = *std::max_element(u + first, u + k + 1);
     Real sum = 0;
-    for (uword l = k + 1 > width ? k + 1 - width : 0; l <= k; ++l) sum += x[l];
-    sums[k] = sum;
+    for (uword l = first; l <= k; ++l) sum += std::exp(u[l] - top);
+    log_sums[k] = top + std::log(sum);
   }
-  for (uword j = 0; j < n; ++j) {
-    Real gamma = 0;
-    for (uword k = j; k < std::min(n, j + width); ++k) gamma += a[k] / sums[k];
-    beta[j] = x[j] * gamma;
+  for (uword j = 0; j < n; ++j) {  // β_j = Σ_{k=j}^{j+w−1} a_k exp(u_j − log S_k)
+    Real b = 0;
+    for (uword k = j; k < std::min(n, j + width); ++k) b += a[k] * std::exp(u[j] - log_sums[k]);
+    beta[j] = b;
   }
 }
 
@@ -94,29 +93,28 @@ void chunk_hard(uword n, uword width, const Real* a, const Real* u, Real* beta) 
 }
 
 template <typename Real>
-void chunk_expected_backward(uword n, uword width, const Real* a, const Real* x,
-                             const Real* sums, const Real* d_beta, Real* d_a, Real* d_u) {
-  for (uword l = 0; l < n; ++l) {  // x̄_l, direct part: β̄_l Σ_{k=l}^{l+w−1} γ_k
-    Real chunk = 0;
-    for (uword k = l; k < std::min(n, l + width); ++k) chunk += a[k] / sums[k];
-    d_u[l] = d_beta[l] * chunk;
-  }
-  for (uword k = 0; k < n; ++k) {
+void chunk_expected_backward(uword n, uword width, const Real* a, const Real* u,
+                             const Real* log_sums, const Real* d_beta, Real* d_a, Real* d_u) {
+  // r_lk = exp(u_l − log S_k), the softmax weight of l in chunk k; β_j = Σ_k a_k r_jk.
+  for (uword k = 0; k < n; ++k) {  // ā_k = Σ_{j=k−w+1}^{k} β̄_j r_jk
     const uword first = k + 1 > width ? k + 1 - width : 0;
-    Real d_gamma = 0;
-    for (uword j = first; j <= k; ++j) d_gamma += d_beta[j] * x[j];
-    d_a[k] = d_gamma / sums[k];
-    const Real d_sum = -d_gamma * a[k] / (sums[k] * sums[k]);
-    for (uword l = first; l <= k; ++l) d_u[l] += d_sum;  // x̄_l, through S_k
+    Real sum = 0;
+    for (uword j = first; j <= k; ++j) sum += d_beta[j] * std::exp(u[j] - log_sums[k]);
+    d_a[k] = sum;
   }
-  for (uword l = 0; l < n; ++l) d_u[l] *= x[l];
+  for (uword l = 0; l < n; ++l) {  // ū_l = Σ_{k=l}^{l+w−1} a_k r_lk (β̄_l − ā_k)
+    Real sum = 0;
+    for (uword k = l; k < std::min(n, l + width); ++k)
+      sum += a[k] * std::exp(u[l] - log_sums[k]) * (d_beta[l] - d_a[k]);
+    d_u[l] = sum;
+  }
 }
 
 #define S2S_INSTANTIATE_MONOTONIC(Real)                                                        \
   template void expected(uword, const Real*, const Real*, Real*, Real*);                       \
   template void hard(uword, const Real*, const Real*, Real*, Real*);                           \
   template void expected_backward(uword, const Real*, const Real*, const Real*, Real*, Real*); \
-  template void chunk_expected(uword, uword, const Real*, const Real*, Real*, Real*, Real*);   \
+  template void chunk_expected(uword, uword, const Real*, const Real*, Real*, Real*);          \
   template void chunk_hard(uword, uword, const Real*, const Real*, Real*);                     \
   template void chunk_expected_backward(uword, uword, const Real*, const Real*, const Real*,   \
                                         const Real*, Real*, Real*);

@@ -17,14 +17,15 @@
 // weight 1; if there is none, the step (and every later one) attends nowhere.
 //
 // Chunkwise (MoChA, eq. 19–20): having stopped at k, the decoder attends by softmax over the w
-// positions ending at k, with chunk energies u. Expected weights, with x_l = exp(u_l − max u)
-// and the window sums S_k = Σ_{l=k−w+1}^{k} x_l (positions ≥ 0):
-//   β_j = x_j Σ_{k=j}^{j+w−1} a_k / S_k              (k < n)
-// Backward (β̄ = ∂L/∂β; γ_k = a_k / S_k):
-//   γ̄_k = Σ_{j=k−w+1}^{k} β̄_j x_j,  ∂a_k = γ̄_k / S_k,  S̄_k = −γ̄_k γ_k / S_k,
-//   x̄_l = β̄_l Σ_{k=l}^{l+w−1} γ_k + Σ_{k=l}^{l+w−1} S̄_k,  ū_l = x̄_l x_l
-// (the shift by max u cancels in β, so it is a constant of the gradient). Hard: softmax of u over
-// [k − w + 1, k] for the hard stop k; all 0 when there is none.
+// positions ending at k, with chunk energies u. Expected weights, with the log window sums
+// log S_k = log Σ_{l=k−w+1}^{k} exp(u_l) (positions ≥ 0) and r_jk = exp(u_j − log S_k), the
+// softmax weight of j in the chunk ending at k:
+//   β_j = Σ_{k=j}^{j+w−1} a_k r_jk                   (k < n)
+// Each log S_k is taken with its own window's maximum, so that no chunk's sum underflows: with
+// one maximum over the whole sequence, a window of energies far below it summed to 0 and gave
+// 0/0 (NaN) on long sources. Backward (β̄ = ∂L/∂β):
+//   ∂a_k = Σ_{j=k−w+1}^{k} β̄_j r_jk,   ū_l = Σ_{k=l}^{l+w−1} a_k r_lk (β̄_l − ∂a_k)
+// Hard: softmax of u over [k − w + 1, k] for the hard stop k; all 0 when there is none.
 #include "s2s/core/tensor.hpp"
 
 namespace s2s {
@@ -42,18 +43,18 @@ template <typename Real>
 void expected_backward(uword n, const Real* p, const Real* prev, const Real* d_a, Real* d_e,
                        Real* d_prev);
 
-// MoChA, chunk width w ≥ 1: β (n) from a (n) and u (n); x (n) and sums (n) out, for backward.
+// MoChA, chunk width w ≥ 1: β (n) from a (n) and u (n); log_sums (n) out, for backward.
 // beta must not alias a or u.
 template <typename Real>
-void chunk_expected(uword n, uword width, const Real* a, const Real* u, Real* x, Real* sums,
+void chunk_expected(uword n, uword width, const Real* a, const Real* u, Real* log_sums,
                     Real* beta);
 // Decoding: a one-hot (or all 0).
 template <typename Real>
 void chunk_hard(uword n, uword width, const Real* a, const Real* u, Real* beta);
-// d_beta (n) in, with chunk_expected's x and sums; d_a (n) and d_u (n) overwritten.
+// d_beta (n) in, with chunk_expected's u and log_sums; d_a (n) and d_u (n) overwritten.
 template <typename Real>
-void chunk_expected_backward(uword n, uword width, const Real* a, const Real* x,
-                             const Real* sums, const Real* d_beta, Real* d_a, Real* d_u);
+void chunk_expected_backward(uword n, uword width, const Real* a, const Real* u,
+                             const Real* log_sums, const Real* d_beta, Real* d_a, Real* d_u);
 
 }  // namespace monotonic_alignment
 

@@ -462,6 +462,15 @@ TrainSummary Trainer::run() {
         t.accumulate > 1 || comm.size() > 1 || workers_
             ? accumulated_forward_backward(model_, taken, loss_options_, comm, rng_, workers_.get())
             : model_.forward_backward(group[0], loss_options_, true, true, rng_);
+    // A non-finite loss would turn every parameter into NaN at this step's update: stop before
+    // it, with last.ckpt as the last validation or checkpoint left it (every rank sees the same
+    // global loss, so every rank stops).
+    if (!std::isfinite(s.loss))
+      throw std::runtime_error(
+          "the training loss is " + std::string(std::isnan(s.loss) ? "NaN" : "infinite") +
+          " at step " + std::to_string(step_) + " (epoch " + std::to_string(stream_.epoch()) +
+          "); the parameters were not updated. Lower train.lr or set train.clip_norm, and "
+          "resume from last.ckpt");
     WorkerPool* pool = workers_ ? &workers_->pool() : nullptr;
     if (t.clip_norm > 0) clip_grad_norm(model_.params().grads(), t.clip_norm, pool);
     optimizer_->step(model_.params(), schedule_.lr(step_), pool);
