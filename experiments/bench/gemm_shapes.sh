@@ -22,12 +22,13 @@ for f in "$BIN/bench_train" "$BIN/bench_gemm_shapes" "$TRACE_LIB"; do
   [ -e "$f" ] || { echo "gemm_shapes: $f is missing (libxsmm-dev and libdnnl-dev installed?)" >&2; exit 1; }
 done
 [ -f data/cmudict/train.tsv ] || data/cmudict/fetch.sh
+cores=$(nproc)  # before OMP_NUM_THREADS=1, which nproc obeys
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 mkdir -p "$WORK" "$(dirname "$OUT")"
 {
   echo "# GEMM backends on the products of the benchmark models ($(date -u +%FT%TZ))"
   echo "# $("$BIN/s2s" --version | tr "\n" " ")"
-  echo "# $(git rev-parse --short HEAD); $BATCHES CMUdict batches of 64; $(nproc) cores; one thread"
+  echo "# $(git rev-parse --short HEAD); $BATCHES CMUdict batches of 64; $cores cores; one thread"
   for model in $MODELS; do
     "$BIN/bench_train" --export "$WORK/$model" --model "$model" --data data/cmudict/train.tsv \
       --batches "$BATCHES" --pretrain 0 >/dev/null
