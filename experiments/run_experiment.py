@@ -97,7 +97,7 @@ def tabulate(spec, finished, results_dir, runs_dir, threads, s2s, no_plots):
     if not no_plots:
         metric = read_model_config(readable[0]).get("train", "early_stopping_metric",
                                                     fallback="loss")
-        make_plots(results_dir, runs_dir, metric, bool(length))
+        make_plots(results_dir, runs_dir, metric, bool(length), spec["length_panels"])
     return unreadable
 
 
@@ -173,7 +173,7 @@ def main():
     return 0
 
 
-def make_plots(results_dir, runs_dir, metric, has_length):
+def make_plots(results_dir, runs_dir, metric, has_length, panels=()):
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -186,7 +186,8 @@ def make_plots(results_dir, runs_dir, metric, has_length):
                  "--out", os.path.join(results_dir, "curves.png")]]
     if has_length:
         commands.append([sys.executable, plots, "by-length", os.path.join(results_dir,
-                         "by_length.csv"), "--out", os.path.join(results_dir, "by_length.png")])
+                         "by_length.csv"), "--out", os.path.join(results_dir, "by_length.png")]
+                        + (["--panels", *panels] if panels else []))
     for command in commands:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:

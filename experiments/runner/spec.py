@@ -7,7 +7,7 @@ import re
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPERIMENT_KEYS = {"name", "base", "seeds", "runs_dir", "results_dir", "jobs", "threads",
-                   "length_buckets", "description"}
+                   "length_buckets", "length_panels", "description"}
 RESERVED_KEYS = {"train.seed", "train.output_dir"}
 # Keys that only change how long a run trains: a finished run whose settings differ from the
 # spec only in these is continued (s2s train --resume) instead of refused.
@@ -100,6 +100,11 @@ def load_spec(path):
         raise SpecError(f"{path}: base config {spec['base']} does not exist")
     spec["length_buckets"] = (parse_length_buckets(exp["length_buckets"])
                               if exp.get("length_buckets", "").strip() else None)
+    # by_length.png with one panel per variant-name prefix (plots.py by-length --panels).
+    spec["length_panels"] = [p.strip() for p in exp.get("length_panels", "").split(",")
+                             if p.strip()]
+    if spec["length_panels"] and not spec["length_buckets"]:
+        raise SpecError(f"{path}: [experiment] length_panels needs length_buckets")
 
     overrides = {}
     if "overrides" in parser:
