@@ -8,6 +8,7 @@
 
 #include "rnn_model_helpers.hpp"
 #include "s2s/decoding/decoding.hpp"
+#include "s2s/decoding/ensemble.hpp"
 
 using namespace s2s;
 using namespace s2s::testing;
@@ -137,6 +138,29 @@ TEST_CASE("Beams of a copy model copy from their own source", "[copy][decoding]"
         CHECK(!h.tokens.empty());
         for (Index y : h.tokens) CHECK(source.count(y) == 1);
       }
+    }
+  }
+}
+
+TEST_CASE("An ensemble of a copy model, or of two copies of it, decodes as the model",
+          "[copy][decoding]") {
+  RnnSeq2Seq<float> model(copy_config("gru", "luong-general", true), kVocab, kVocab);
+  Rng init(7);
+  model.init(init);
+  model.params().values() *= 2.0f;
+  EnsembleModel one({&model}), two({&model, &model});
+  const Batch batch = copy_batch();
+  DecodeOptions options;
+  options.beam_size = 3;
+  options.max_length_extra = 2;
+  const auto expected =
+      decode(model, batch.source_ids, batch.source_lengths, batch.source_steps, options);
+  for (EnsembleModel* ensemble : {&one, &two}) {
+    const auto got =
+        decode(*ensemble, batch.source_ids, batch.source_lengths, batch.source_steps, options);
+    for (uword b = 0; b < batch.size; ++b) {
+      CHECK(got[b][0].tokens == expected[b][0].tokens);
+      CHECK(got[b][0].log_prob == Approx(expected[b][0].log_prob).epsilon(1e-6));
     }
   }
 }
