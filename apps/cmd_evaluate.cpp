@@ -44,10 +44,8 @@ int run_evaluate(const Args& args) {
   const EvalData data = read_eval_data(source, refs);
   check_source_lengths(data, models.codec(), models.model().max_length());
   const Codec& codec = models.codec();
-  std::vector<std::vector<Index>> sources;
-  std::vector<std::vector<std::string>> oovs(codec.extended ? data.sources.size() : 0);
-  for (std::size_t i = 0; i < data.sources.size(); ++i)
-    sources.push_back(codec.encode_source(data.sources[i], codec.extended ? &oovs[i] : nullptr));
+  std::vector<std::vector<std::string>> oovs;
+  const std::vector<std::vector<Index>> sources = codec.encode_sources(data.sources, oovs);
   const auto pool = make_decoding_pool(flags.workers);
   const auto translations =
       translate(models.model(), sources, codec.target_vocab, *codec.target_tokenizer, options,

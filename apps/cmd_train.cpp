@@ -32,10 +32,8 @@ namespace {
 void evaluate_test(const RunConfig& config, Seq2SeqModel<float>& model, const Codec& codec,
                    const std::string& dir, const EvalData& test) {
   load_parameters(load_checkpoint(dir + "/best.ckpt"), model.params());
-  std::vector<std::vector<Index>> sources;
-  std::vector<std::vector<std::string>> oovs(codec.extended ? test.sources.size() : 0);
-  for (std::size_t i = 0; i < test.sources.size(); ++i)
-    sources.push_back(codec.encode_source(test.sources[i], codec.extended ? &oovs[i] : nullptr));
+  std::vector<std::vector<std::string>> oovs;
+  const std::vector<std::vector<Index>> sources = codec.encode_sources(test.sources, oovs);
   DecodeFlags flags;
   WorkerPool pool(config.train.workers);  // BLAS threads as training had them
   const auto translations = translate(model, sources, codec.target_vocab, *codec.target_tokenizer,

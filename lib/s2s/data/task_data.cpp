@@ -69,6 +69,16 @@ std::vector<Index> Codec::encode_source(const std::string& line,
   return source_vocab.extend(source_tokenizer->encode(line), out);
 }
 
+std::vector<std::vector<Index>> Codec::encode_sources(
+    const std::vector<std::string>& lines, std::vector<std::vector<std::string>>& oovs) const {
+  oovs.assign(extended ? lines.size() : 0, {});
+  std::vector<std::vector<Index>> ids;
+  ids.reserve(lines.size());
+  for (std::size_t i = 0; i < lines.size(); ++i)
+    ids.push_back(encode_source(lines[i], extended ? &oovs[i] : nullptr));
+  return ids;
+}
+
 std::vector<Index> Codec::encode_target(const std::string& line,
                                         const std::vector<std::string>& oovs) const {
   return target_vocab.encode(target_tokenizer->encode(line), oovs);

@@ -28,6 +28,10 @@ struct Codec {
 
   std::vector<Index> encode_source(const std::string& line,
                                    std::vector<std::string>* oovs = nullptr) const;
+  // encode_source of every line; oovs gets one list per line when extended, else is emptied
+  // (translate()'s source_oovs either way).
+  std::vector<std::vector<Index>> encode_sources(
+      const std::vector<std::string>& lines, std::vector<std::vector<std::string>>& oovs) const;
   std::vector<Index> encode_target(const std::string& line,
                                    const std::vector<std::string>& oovs = {}) const;
   std::string decode_target(const std::vector<Index>& ids,

@@ -141,11 +141,9 @@ std::vector<std::string> Vocab::decode(const std::vector<Index>& ids,
   tokens.reserve(ids.size());
   for (Index id : ids) {
     if (strip_specials && (id == kPad || id == kBos || id == kEos)) continue;
-    const auto k = static_cast<std::size_t>(id) - size();
-    if (id >= 0 && static_cast<std::size_t>(id) >= size() && k < oovs.size())
-      tokens.push_back(oovs[k]);
-    else
-      tokens.push_back(token(id));
+    const bool extended = id >= 0 && static_cast<std::size_t>(id) >= size() &&
+                          static_cast<std::size_t>(id) - size() < oovs.size();
+    tokens.push_back(extended ? oovs[static_cast<std::size_t>(id) - size()] : token(id));
   }
   return tokens;
 }
