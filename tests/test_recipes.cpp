@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -187,6 +188,31 @@ TEST_CASE("train.accumulate takes several batches per step and resumes exactly",
   const CliResult bad = task.train("bad", {"--train.accumulate", "0"});
   CHECK(bad.exit_code != 0);
   CHECK(bad.err.find("train.accumulate must be between 1 and 4096") != std::string::npos);
+}
+
+TEST_CASE("The cosine schedule's logged rate reaches train.min_lr at train.max_steps and resumes "
+          "exactly", "[recipes][schedule]") {
+  Task task;
+  const std::vector<std::string> cosine = {"--train.schedule", "cosine", "--train.warmup_steps",
+                                           "5", "--train.min_lr", "0.001"};
+  std::vector<std::string> budget = cosine;
+  budget.insert(budget.end(), {"--train.decay_steps", "40"});
+  check_resume_is_exact(task, budget);
+  // train.decay_steps = 0 (the default) decays over train.max_steps: the same run.
+  REQUIRE(task.train("default", cosine).exit_code == 0);
+  const std::string log = task.run("default") + "/train_log.jsonl";
+  CHECK(log_without_timing(log) == log_without_timing(task.run("straight") + "/train_log.jsonl"));
+  for (long step = 5; step <= 40; step += 5) {
+    const double p = (step - 5) / 35.0;
+    const double expected = 0.001 + (0.01 - 0.001) * 0.5 * (1 + std::cos(3.141592653589793 * p));
+    INFO("step " << step);
+    CHECK(logged(log, step, "lr") == Approx(expected).epsilon(1e-6));
+  }
+  CHECK(logged(log, 40, "lr") == Approx(0.001).epsilon(1e-6));
+  // A different schedule is a different run (so the comparisons above can fail).
+  REQUIRE(task.train("linear", {"--train.schedule", "linear", "--train.warmup_steps", "5",
+                                "--train.min_lr", "0.001"}).exit_code == 0);
+  CHECK(logged(task.run("linear") + "/train_log.jsonl", 20, "lr") != Approx(logged(log, 20, "lr")));
 }
 
 TEST_CASE("keep_checkpoints keeps the last K validations and s2s average averages them",

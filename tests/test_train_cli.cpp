@@ -485,6 +485,14 @@ TEST_CASE("Values that would train or decode silently wrong are refused at load"
       {{"--decode.max_length_ratio", "1e20"}, "decode.max_length_ratio must be in (0, 100]"},
       {{"--decode.max_length_extra", "1000000000"}, "decode.max_length_extra must be in [0,"},
       {{"--model.share_embeddings", "true"}, "model.share_embeddings applies to model.type=transformer"},
+      {{"--train.schedule", "cosine", "--train.max_steps", "0", "--train.epochs", "3"},
+       "train.schedule=cosine decays over train.decay_steps, or train.max_steps when that is 0"},
+      {{"--train.schedule", "linear", "--train.decay_steps", "100", "--train.warmup_steps", "100"},
+       "it needs one of them greater than train.warmup_steps (100)"},
+      {{"--train.schedule", "cosine", "--train.decay_steps", "100", "--train.min_lr", "1"},
+       "train.min_lr must be a finite number in [0, train.lr]"},
+      {{"--train.schedule", "noam", "--train.warmup_steps", "0"},
+       "train.warmup_steps must be >= 1 with train.schedule=noam"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> args = {"train", "--config", config, "--quiet", "--check"};

@@ -97,10 +97,23 @@ void validate(const RunConfig& c) {
   check(std::isfinite(t.adam_eps) && t.adam_eps > 0, "train.adam_eps must be a finite number > 0");
   check(std::isfinite(t.weight_decay) && t.weight_decay >= 0,
         "train.weight_decay must be a finite number >= 0");
-  check_choice("train.schedule", t.schedule, {"constant", "step", "plateau", "noam"});
+  check_choice("train.schedule", t.schedule,
+               {"constant", "step", "plateau", "noam", "cosine", "linear"});
   check(t.decay_factor > 0 && t.decay_factor <= 1, "train.decay_factor must be in (0, 1]");
-  check(t.decay_every >= 1 && t.warmup_steps >= 1 && t.plateau_patience >= 1,
-        "train.decay_every, train.warmup_steps and train.plateau_patience must be >= 1");
+  check(t.decay_every >= 1 && t.plateau_patience >= 1,
+        "train.decay_every and train.plateau_patience must be >= 1");
+  check(t.warmup_steps >= (t.schedule == "noam" ? 1 : 0),
+        "train.warmup_steps must be >= 1 with train.schedule=noam and >= 0 otherwise");
+  if (t.schedule == "cosine" || t.schedule == "linear") {
+    check(t.decay_steps >= 0, "train.decay_steps must be >= 0 (0: train.max_steps)");
+    const int total = t.decay_steps > 0 ? t.decay_steps : t.max_steps;
+    check(total > t.warmup_steps,
+          "train.schedule=" + t.schedule + " decays over train.decay_steps, or train.max_steps "
+          "when that is 0: it needs one of them greater than train.warmup_steps (" +
+          std::to_string(t.warmup_steps) + ")");
+    check(std::isfinite(t.min_lr) && t.min_lr >= 0 && t.min_lr <= t.lr,
+          "train.min_lr must be a finite number in [0, train.lr]");
+  }
   check(t.label_smoothing >= 0 && t.label_smoothing < 1, "train.label_smoothing must be in [0, 1)");
   check_choice("train.normalization", t.normalization, {"tokens", "sentences", "none"});
   check(t.sampling_ratio >= 0 && t.sampling_ratio <= 1, "train.sampling_ratio must be in [0, 1]");

@@ -82,11 +82,13 @@ struct TrainConfig {
   double adam_eps = 1e-8;
   double weight_decay = 0.0;
   double clip_norm = 5.0;               // 0: no clipping
-  std::string schedule = "constant";    // constant | step | plateau | noam
+  std::string schedule = "constant";    // constant | step | plateau | noam | cosine | linear
   double decay_factor = 0.5;            // step and plateau
   int decay_every = 1000;               // step: steps between decays
   int plateau_patience = 2;             // plateau: validations without improvement
-  int warmup_steps = 4000;              // noam
+  int warmup_steps = 4000;              // noam, cosine, linear
+  int decay_steps = 0;                  // cosine, linear: steps to min_lr; 0: train.max_steps
+  double min_lr = 0.0;                  // cosine, linear: the rate at the end
   double label_smoothing = 0.0;
   std::string normalization = "tokens"; // tokens | sentences | none
   double sampling_ratio = 0.0;          // scheduled sampling

@@ -36,7 +36,8 @@ OptimizerConfig optimizer_config(const TrainConfig& t) {
 
 ScheduleConfig schedule_config(const TrainConfig& t) {
   return ScheduleConfig{t.schedule, t.lr, t.decay_factor, t.decay_every, t.plateau_patience,
-                        t.warmup_steps};
+                        t.warmup_steps, t.decay_steps > 0 ? t.decay_steps : t.max_steps,
+                        t.min_lr};
 }
 
 std::string format_duration(double seconds) {
