@@ -3,7 +3,7 @@
 test, and tabulated (issue 7).
 
   experiments/run_experiment.py --spec SPEC.ini [--jobs N] [--threads T] [--s2s PATH]
-                                [--only VARIANT_GLOB] [--runs-dir DIR] [--results-dir DIR]
+                                [--only GLOB[,GLOB...]] [--runs-dir DIR] [--results-dir DIR]
                                 [--no-plots] [--dry-run]
 
 The spec format and the outputs are described in experiments/README.md. Runs are resumable:
@@ -31,8 +31,13 @@ def print_plan(runs):
         try:
             action = run.plan()
         except RunError as e:
-            action = f"refused: {e}"
-        print(f"{run.label}: {action}: {shlex.join(run.train_command())}")
+            print(f"{run.label}: refused: {e}")
+            continue
+        if action == "done":
+            print(f"{run.label}: done")
+            continue
+        command = run.train_command() if action == "train" else run.resume_command()
+        print(f"{run.label}: {action}: {shlex.join(command)}")
 
 
 def check_variants(runs):
@@ -109,7 +114,8 @@ def main():
                         help="OPENBLAS_NUM_THREADS of each run (default: the spec's threads)")
     parser.add_argument("--s2s", default="build/bin/s2s",
                         help="the s2s binary (relative to the repository root)")
-    parser.add_argument("--only", help="only the variants whose name matches this glob")
+    parser.add_argument("--only", help="only the variants whose name matches one of these "
+                        "comma-separated globs (each must match a variant)")
     parser.add_argument("--runs-dir", help="model directories (default: the spec's runs_dir)")
     parser.add_argument("--results-dir", help="result files (default: the spec's results_dir)")
     parser.add_argument("--no-plots", action="store_true", help="draw no PNGs")
@@ -127,12 +133,16 @@ def main():
             raise SpecError("--jobs and --threads must be at least 1")
         runs_dir = repo_path(args.runs_dir or spec["runs_dir"])
         results_dir = repo_path(args.results_dir or spec["results_dir"])
+        names = [name for name, _ in spec["variants"]]
+        globs = args.only.split(",") if args.only is not None else ["*"]
+        for glob in globs:
+            if not fnmatch.filter(names, glob):
+                raise SpecError(f"--only {glob}: no variant matches (variants: "
+                                f"{', '.join(names)})")
         runs = [Run(spec, s2s, runs_dir, name, settings, seed)
                 for name, settings in spec["variants"]
-                if not args.only or fnmatch.fnmatch(name, args.only)
+                if any(fnmatch.fnmatch(name, glob) for glob in globs)
                 for seed in spec["seeds"]]
-        if not runs:
-            raise SpecError(f"--only {args.only}: no variant matches")
         if args.dry_run:
             print_plan(runs)
         variants = check_variants(runs)

@@ -7,7 +7,8 @@
   and by_length.csv, with one row per (variant, seed) and every metric filled in;
 - an interrupted run is continued: a run that lost its test_metrics.json is finished again, and
   runs trained to 150 steps and then continued to 300 reproduce the uninterrupted results.csv;
-- --only runs a subset, and the tables cover every finished run;
+- --only runs a subset (a comma-separated list of globs; one that matches nothing is refused),
+  and the tables cover every finished run;
 - bad specs fail with one line on stderr and a non-zero exit;
 - experiments/time_to_quality.py reads a run's log: the best dev WER within a time budget.
 Exits non-zero with a message on the first failure.
@@ -173,6 +174,13 @@ def main():
         run_ok(s2s, TINY_SPEC, work["d"], "--no-plots")
         if read(os.path.join(work["d"], "results", "results.csv")) != read(results_a):
             fail("results.csv of runs made in two --only batches differs")
+        # A comma-separated list selects the union; a glob that matches nothing is refused.
+        out = run_ok(s2s, TINY_SPEC, work["d"], "--only", "no*,d*", "--no-plots").stdout
+        if out.count("already finished") != 4:
+            fail(f"--only no*,d*: expected the 4 runs of both variants, output:\n{out}")
+        result = runner(s2s, TINY_SPEC, work["d"], "--only", "dot,dott", "--no-plots")
+        if result.returncode != 2 or "--only dott: no variant matches" not in result.stderr:
+            fail(f"--only dot,dott: exit {result.returncode}, stderr:\n{result.stderr}")
 
         # Bad specs.
         good = tiny_spec_text()
