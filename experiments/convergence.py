@@ -8,10 +8,12 @@ RUNS_DIR holds VARIANT/seedN/train_log.jsonl (experiments/run_experiment.py's la
 Markdown table, one row per variant (seeds averaged): the validations each run made, its best dev
 value, and by how much the best value improved over its last --last validations (0.00 = the
 best was reached before them; lower is better for loss/per/wer, higher for acc/bleu/chrf), and
-whether any run stopped early (train.patience). Unfinished runs are marked. Exit 2 on a
-directory without runs.
+how many runs stopped early: finished with train.patience set before the train.epochs or
+train.max_steps cap of the run's config.ini. Unfinished runs are marked. Exit 2 on a directory
+without runs.
 """
 import argparse
+import configparser
 import json
 import os
 import statistics
@@ -21,17 +23,29 @@ HIGHER_IS_BETTER = {"acc", "bleu", "chrf"}
 
 
 def read_log(path, metric):
-    values, stopped = [], False
+    """The dev values in order, and the last entry (its step and epoch)."""
+    values, last = [], {}
     with open(path) as f:
         for line in f:
             if not line.strip():
                 continue
-            entry = json.loads(line)
-            if "dev_" + metric in entry:
-                values.append(float(entry["dev_" + metric]))
-            if entry.get("stopped_early"):
-                stopped = True
-    return values, stopped
+            last = json.loads(line)
+            if "dev_" + metric in last:
+                values.append(float(last["dev_" + metric]))
+    return values, last
+
+
+def stopped_early(run_dir, last):
+    """A finished run stopped early when its config has a patience and it ended before its
+    caps. The trainer ends a run only at a cap or on patience (the log does not say which)."""
+    config = configparser.ConfigParser(inline_comment_prefixes=("#", ";"))
+    config.read(os.path.join(run_dir, "config.ini"))
+    train = config["train"] if config.has_section("train") else {}
+    patience = int(train.get("patience", "0"))
+    epochs, max_steps = int(train.get("epochs", "0")), int(train.get("max_steps", "0"))
+    at_cap = ((epochs > 0 and last.get("epoch", 0) >= epochs)
+              or (max_steps > 0 and last.get("step", 0) >= max_steps))
+    return patience > 0 and not at_cap
 
 
 def best_so_far(values, higher):
@@ -52,16 +66,19 @@ def main():
     rows = []
     for variant in sorted(os.listdir(args.runs_dir)) if os.path.isdir(args.runs_dir) else []:
         vdir = os.path.join(args.runs_dir, variant)
+        if not os.path.isdir(vdir):
+            continue
         seeds = sorted(d for d in os.listdir(vdir) if d.startswith("seed"))
         runs = []
         for seed in seeds:
             log = os.path.join(vdir, seed, "train_log.jsonl")
             if not os.path.isfile(log):
                 continue
-            values, stopped = read_log(log, args.metric)
+            values, last = read_log(log, args.metric)
             if not values:
                 continue
             finished = os.path.isfile(os.path.join(vdir, seed, "test_metrics.json"))
+            stopped = finished and stopped_early(os.path.join(vdir, seed), last)
             best = best_so_far(values, higher)
             k = min(args.last, len(best) - 1)
             gain = abs(best[-1] - best[-1 - k]) if k > 0 else float("nan")

@@ -10,7 +10,9 @@
 - --only runs a subset (a comma-separated list of globs; one that matches nothing is refused),
   and the tables cover every finished run;
 - bad specs fail with one line on stderr and a non-zero exit;
-- experiments/time_to_quality.py reads a run's log: the best dev WER within a time budget.
+- experiments/time_to_quality.py reads a run's log: the best dev WER within a time budget;
+- experiments/convergence.py counts a run as stopped early only when it has a patience and ended
+  before its step or epoch cap.
 Exits non-zero with a message on the first failure.
 """
 import argparse
@@ -18,6 +20,8 @@ import csv
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,6 +112,28 @@ def check_bad_spec(s2s, work, name, text, expected):
              f"{result.returncode} and stderr {result.stderr!r}")
 
 
+def check_convergence(runs_dir, tmp):
+    """The tiny runs end at their max_steps cap. Given patience 3, a copy that reached its cap
+    did not stop early, and one whose cap lies beyond its last step did; a stray file beside
+    the variants is skipped."""
+    script = os.path.join(REPO_ROOT, "experiments", "convergence.py")
+    conv = os.path.join(tmp, "convergence")
+    shutil.copytree(os.path.join(runs_dir, "dot"), os.path.join(conv, "dot"))
+    with open(os.path.join(conv, "README.md"), "w") as f:
+        f.write("not a variant\n")
+    for seed, max_steps in (("seed1", None), ("seed2", "100000")):
+        config = os.path.join(conv, "dot", seed, "config.ini")
+        text = re.sub(r"(?m)^patience = .*$", "patience = 3", read(config).decode())
+        if max_steps:
+            text = re.sub(r"(?m)^max_steps = .*$", f"max_steps = {max_steps}", text)
+        with open(config, "w") as f:
+            f.write(text)
+    table = subprocess.run([sys.executable, script, conv], capture_output=True, text=True)
+    row = [line for line in table.stdout.splitlines() if line.startswith("| dot |")]
+    if table.returncode != 0 or not row or not row[0].endswith("| 1 of 2 |"):
+        fail(f"convergence.py: expected 1 of 2 runs stopped early:\n{table.stdout}{table.stderr}")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--s2s", required=True)
@@ -146,6 +172,8 @@ def main():
                                  capture_output=True, text=True)
         if missing.returncode != 2 or "no such file" not in missing.stderr:
             fail(f"time_to_quality.py on a missing run: exit {missing.returncode}")
+
+        check_convergence(os.path.join(work["a"], "runs"), tmp)
 
         # A finished rerun trains nothing; a run that lost its final metrics is finished again.
         os.remove(os.path.join(work["a"], "runs", "dot", "seed2", "test_metrics.json"))
