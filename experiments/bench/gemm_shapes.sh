@@ -3,8 +3,10 @@
 # For each model of experiments/bench/run.sh: bench_train exports BATCHES CMUdict batches, runs
 # them once (training; then greedy and beam-5 decoding) under the gemm_trace shim, which records
 # the shape of every sgemm/sgemv call, and bench_gemm_shapes times those shapes on OpenBLAS,
-# libxsmm, oneDNN's sgemm and oneDNN's matmul with the weight operand packed once. One thread;
-# run it on an otherwise idle machine.
+# libxsmm, oneDNN's sgemm and oneDNN's matmul with the weight operand packed once, and (on a CPU
+# with AVX512_BF16) oneDNN's bf16 matmul with f32 accumulation, operands converted per call or the
+# weight packed once. One thread; run it on an otherwise idle machine. The openblas column runs
+# the kernels of OPENBLAS_CORETYPE when it is set (the header's core=), else OpenBLAS's own choice.
 #   experiments/bench/gemm_shapes.sh          -> experiments/bench/results/gemm-shapes-DATE.txt
 # Needs Debian's libxsmm-dev and libdnnl-dev: installed here when missing
 # (S2S_WITH_GEMM_BACKENDS=1 scripts/install-deps.sh), before the build.
