@@ -14,24 +14,19 @@ without runs.
 """
 import argparse
 import configparser
-import json
 import os
 import statistics
 import sys
 
-HIGHER_IS_BETTER = {"acc", "bleu", "chrf"}
+from runlog import HIGHER_IS_BETTER, entries
 
 
 def read_log(path, metric):
     """The dev values in order, and the last entry (its step and epoch)."""
     values, last = [], {}
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            last = json.loads(line)
-            if "dev_" + metric in last:
-                values.append(float(last["dev_" + metric]))
+    for last in entries(path):
+        if "dev_" + metric in last:
+            values.append(float(last["dev_" + metric]))
     return values, last
 
 

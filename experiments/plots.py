@@ -30,6 +30,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from runlog import validations  # noqa: E402
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -66,18 +68,6 @@ def find_runs(path):
     if not runs:
         raise PlotError(f"{path}: no train_log.jsonl in <variant>/seed<k>/ or <run>/")
     return runs
-
-
-def validations(log_path, metric):
-    field = "dev_" + metric
-    points = []
-    with open(log_path) as f:
-        for line in f:
-            if line.strip():
-                entry = json.loads(line)
-                if field in entry:
-                    points.append((entry["step"], entry["elapsed_s"], entry[field]))
-    return points
 
 
 def plot_curves(args):

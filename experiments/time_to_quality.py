@@ -10,25 +10,10 @@ A budget longer than the run prints the run's last state with "(run ended at M m
 Exit 2 on a missing file or a log without validations.
 """
 import argparse
-import json
 import os
 import sys
 
-HIGHER_IS_BETTER = {"acc", "bleu", "chrf"}
-
-
-def validations(path, metric):
-    field = "loss" if metric == "loss" else metric
-    points = []
-    with open(path) as f:
-        for line in f:
-            if not line.strip():
-                continue
-            entry = json.loads(line)
-            key = "dev_" + field
-            if key in entry and "elapsed_s" in entry:
-                points.append((float(entry["elapsed_s"]), int(entry["step"]), float(entry[key])))
-    return points
+from runlog import HIGHER_IS_BETTER, validations
 
 
 def main():
@@ -48,22 +33,22 @@ def main():
     except ValueError:
         print(f"time_to_quality: --minutes {args.minutes}: not a list of numbers", file=sys.stderr)
         return 2
-    points = validations(path, args.metric)
+    points = [v for v in validations(path, args.metric) if v.elapsed_s is not None]
     if not points:
         print(f"time_to_quality: {path}: no validation with dev_{args.metric}", file=sys.stderr)
         return 2
     better = max if args.metric in HIGHER_IS_BETTER else min
-    end_minutes = points[-1][0] / 60
+    end_minutes = points[-1].elapsed_s / 60
     print(f"| training time | best dev {args.metric.upper()} | at step | validated at |")
     print("|---:|---:|---:|---:|")
     for budget in budgets:
-        done = [p for p in points if p[0] <= budget * 60]
+        done = [p for p in points if p.elapsed_s <= budget * 60]
         if not done:
             print(f"| {budget:g} min | (no validation yet) | | |")
             continue
-        best = better(done, key=lambda p: p[2])
+        best = better(done, key=lambda p: p.value)
         note = f" (run ended at {end_minutes:.0f} min)" if budget > end_minutes else ""
-        print(f"| {budget:g} min{note} | {best[2]:.2f} | {best[1]} | {best[0] / 60:.1f} min |")
+        print(f"| {budget:g} min{note} | {best.value:.2f} | {best.step} | {best.elapsed_s / 60:.1f} min |")
     return 0
 
 
