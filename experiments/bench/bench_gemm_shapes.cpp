@@ -25,8 +25,8 @@
 #include <libxsmm.h>
 
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -183,31 +183,6 @@ bool native_bf16() {
   return isa == dnnl_cpu_isa_avx512_core_bf16 || isa == dnnl_cpu_isa_avx512_core_amx;
 }
 
-// The bf16 product's largest error relative to OpenBLAS's result's largest magnitude; throws past
-// 1e-2. Works on copies of C, so the timed operands are untouched.
-void check_bf16(const Shape& s, Operands o) {
-  const float alpha = 1.0f, beta = 0.0f;
-  const int one = 1;
-  std::fill(o.c.begin(), o.c.end(), 0.0f);
-  if (s.gemv)
-    sgemv_(&s.ta, &s.m, &s.n, &alpha, o.a.data(), &o.lda, o.b.data(), &one, &beta, o.c.data(),
-           &one);
-  else
-    sgemm_(&o.ta, &o.tb, &o.rows_c, &o.cols_c, &o.inner, &alpha, o.a.data(), &o.lda,
-           o.b.data(), &o.ldb, &beta, o.c.data(), &o.ldc);
-  const std::vector<float> reference = o.c;
-  std::fill(o.c.begin(), o.c.end(), 0.0f);
-  Matmul(o, dnnl::memory::data_type::bf16, true).run();
-  double scale = 0, error = 0;
-  for (std::size_t i = 0; i < reference.size(); ++i) {
-    scale = std::max(scale, double(std::abs(reference[i])));
-    error = std::max(error, double(std::abs(reference[i] - o.c[i])));
-  }
-  if (!(error <= 1e-2 * scale))
-    throw std::runtime_error("bf16 matmul differs from sgemm by " + std::to_string(error) +
-                             " (largest |C| " + std::to_string(scale) + ")");
-}
-
 // The matmuls a shape is timed with, per backend; empty where a backend calls a library directly.
 using Matmuls = std::unique_ptr<Matmul>[kBackends];
 
@@ -244,6 +219,25 @@ void call(Backend backend, const Shape& s, Operands& o, Matmuls& matmuls) {
     default:
       throw std::logic_error(std::string(kNames[backend]) + " has no matmul for this shape");
   }
+}
+
+// The bf16 product's largest error relative to OpenBLAS's result's largest magnitude; throws past
+// 1e-2. Works on copies of C, so the timed operands are untouched.
+void check_bf16(const Shape& s, Operands o) {
+  Matmuls none;
+  std::fill(o.c.begin(), o.c.end(), 0.0f);
+  call(kOpenBlas, s, o, none);  // C += op(A) op(B) on a zero C
+  const std::vector<float> reference = o.c;
+  std::fill(o.c.begin(), o.c.end(), 0.0f);
+  Matmul(o, dnnl::memory::data_type::bf16, true).run();
+  double scale = 0, error = 0;
+  for (std::size_t i = 0; i < reference.size(); ++i) {
+    scale = std::max(scale, double(std::abs(reference[i])));
+    error = std::max(error, double(std::abs(reference[i] - o.c[i])));
+  }
+  if (!(error <= 1e-2 * scale))
+    throw std::runtime_error("bf16 matmul differs from sgemm by " + std::to_string(error) +
+                             " (largest |C| " + std::to_string(scale) + ")");
 }
 
 // Best of three timings of repeated calls, each at least min_ms long: microseconds per call.
