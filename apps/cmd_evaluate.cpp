@@ -11,18 +11,17 @@ namespace po = boost::program_options;
 namespace s2s::app {
 
 int run_evaluate(const Args& args) {
-  std::vector<std::string> model_dirs;
-  std::string source, output, which;
+  ModelFlags model;
+  std::string source, output;
   std::vector<std::string> refs;
   bool json = false;
   DecodeFlags flags;
   po::options_description opts("s2s evaluate options");
+  model.add_to(opts);
   opts.add_options()
       ("help", "this message")
-      ("model", po::value<std::vector<std::string>>(&model_dirs), "model directory written by s2s train; repeat for an ensemble that averages the models' log-probabilities at each step (same vocabularies; the first model's decode settings)")
       ("src", po::value<std::string>(&source), "sources, one per line (a TSV's first column is the source; with no --ref its other columns are the references)")
       ("ref", po::value<std::vector<std::string>>(&refs), "reference file; repeat for several reference sets; a line may hold TAB-separated alternatives")
-      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)")
       ("output", po::value<std::string>(&output), "also write the hypotheses to this file")
       ("json", po::bool_switch(&json), "print the metrics as one JSON object");
   flags.add_to(opts);
@@ -32,12 +31,11 @@ int run_evaluate(const Args& args) {
     print_usage("evaluate --model DIR --src FILE [--ref FILE ...] [options]", opts);
     return 0;
   }
-  if (model_dirs.empty()) throw UsageError("--model DIR is required");
   if (source.empty()) throw UsageError("--src FILE is required");
 
   refuse_same_file(source, output, "--src", "--output");
   for (const std::string& ref : refs) refuse_same_file(ref, output, "--ref", "--output");
-  DecodingModels models = load_decoding_models(model_dirs, which);
+  DecodingModels models = model.load();
   // Before any input is read: portable mode may restart the program.
   enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
   const DecodeOptions options = flags.resolve(models.config().decode);

@@ -26,17 +26,16 @@ namespace po = boost::program_options;
 namespace s2s::app {
 
 int run_score_model(const Args& args) {
-  std::vector<std::string> model_dirs;
-  std::string source, target, output, which;
+  ModelFlags model;
+  std::string source, target, output;
   int batch_size = 64, workers = 0;
   std::string reproducible;
   po::options_description opts("s2s score-model options");
+  model.add_to(opts);
   opts.add_options()
       ("help", "this message")
-      ("model", po::value<std::vector<std::string>>(&model_dirs), "model directory written by s2s train; repeat for an ensemble (the mean of the members' log-probabilities, as translate uses)")
       ("src", po::value<std::string>(&source), "sources, one per line; a TSV's other columns are the targets when there is no --tgt")
       ("tgt", po::value<std::string>(&target), "targets to score, line i given source i; TAB-separated alternatives are each scored")
-      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)")
       ("output", po::value<std::string>(&output), "write the JSON lines here (default: standard output)")
       ("batch-size", po::value<int>(&batch_size)->default_value(64), "sources scored together")
       ("workers", po::value<int>(&workers)->default_value(0), "threads scoring whole batches concurrently (0: one per core)")
@@ -47,13 +46,12 @@ int run_score_model(const Args& args) {
     print_usage("score-model --model DIR --src FILE [--tgt FILE] [options]", opts);
     return 0;
   }
-  if (model_dirs.empty()) throw UsageError("--model DIR is required");
   if (source.empty()) throw UsageError("--src FILE is required");
   if (batch_size < 1) throw UsageError("--batch-size must be >= 1");
   refuse_same_file(source, output, "--src", "--output");
   refuse_same_file(target, output, "--tgt", "--output");
 
-  DecodingModels models = load_decoding_models(model_dirs, which);
+  DecodingModels models = model.load();
   DecodeFlags flags;  // only for --reproducible's parsing
   flags.reproducible = reproducible;
   enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");

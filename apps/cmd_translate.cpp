@@ -125,16 +125,15 @@ void write_attention(std::ostream& out, std::size_t line_number,
 }  // namespace
 
 int run_translate(const Args& args) {
-  std::vector<std::string> model_dirs;
-  std::string input, output, attention_out, which;
+  ModelFlags model;
+  std::string input, output, attention_out;
   DecodeFlags flags;
   po::options_description opts("s2s translate options");
+  model.add_to(opts);
   opts.add_options()
       ("help", "this message")
-      ("model", po::value<std::vector<std::string>>(&model_dirs), "model directory written by s2s train; repeat for an ensemble that averages the models' log-probabilities at each step (same vocabularies; the first model's decode settings)")
       ("input", po::value<std::string>(&input), "input file (default: standard input), one sequence per line")
       ("output", po::value<std::string>(&output), "output file (default: standard output)")
-      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)")
       ("attention-out", po::value<std::string>(&attention_out), "write the attention weights of each output as JSON lines (docs/attention_format.md)");
   flags.add_to(opts);
   flags.add_sampling_to(opts);
@@ -144,9 +143,8 @@ int run_translate(const Args& args) {
     print_usage("translate --model DIR [options] < input > output", opts);
     return 0;
   }
-  if (model_dirs.empty()) throw UsageError("--model DIR is required");
 
-  DecodingModels models = load_decoding_models(model_dirs, which);
+  DecodingModels models = model.load();
   // Before any input is read: portable mode may restart the program.
   enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
   DecodeOptions options = flags.resolve(models.config().decode);

@@ -1,6 +1,7 @@
 #include "model_dir.hpp"
 
 #include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -179,8 +180,14 @@ LoadedModel load_model_dir(const std::string& dir, const std::string& which) {
 }
 
 DecodingModels load_decoding_models(const std::vector<std::string>& dirs,
-                                    const std::string& which) {
+                                    const std::string& which, const std::vector<double>& weights) {
   if (dirs.empty()) throw UsageError("--model DIR is required");
+  if (!weights.empty() && weights.size() != dirs.size())
+    throw UsageError("--weight given " + std::to_string(weights.size()) + " times for " +
+                     std::to_string(dirs.size()) + " --model directories: give one per model");
+  for (double w : weights)
+    if (!std::isfinite(w) || w <= 0)
+      throw UsageError("--weight " + std::to_string(w) + ": an ensemble weight must be > 0");
   DecodingModels models;
   for (const std::string& dir : dirs) models.members.push_back(load_model_dir(dir, which));
   if (dirs.size() == 1) return models;
@@ -209,8 +216,18 @@ DecodingModels load_decoding_models(const std::vector<std::string>& dirs,
   }
   std::vector<Seq2SeqModel<float>*> members;
   for (LoadedModel& m : models.members) members.push_back(m.model.get());
-  models.ensemble = std::make_unique<EnsembleModel>(std::move(members));
+  models.ensemble = std::make_unique<EnsembleModel>(std::move(members), weights);
   return models;
 }
+
+void ModelFlags::add_to(boost::program_options::options_description& opts) {
+  namespace po = boost::program_options;
+  opts.add_options()
+      ("model", po::value<std::vector<std::string>>(&dirs), "model directory written by s2s train; repeat for an ensemble that averages the models' log-probabilities at each step (same vocabularies; the first model's decode settings)")
+      ("weight", po::value<std::vector<double>>(&weights), "an ensemble member's weight, one per --model in their order (> 0, normalised to sum 1; default: all equal)")
+      ("checkpoint", po::value<std::string>(&which)->default_value("best"), "best | last | average (s2s average) | step-N (train.keep_checkpoints)");
+}
+
+DecodingModels ModelFlags::load() const { return load_decoding_models(dirs, which, weights); }
 
 }  // namespace s2s::app

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options/options_description.hpp>
+
 #include "s2s/core/checkpoint.hpp"
 #include "s2s/core/config.hpp"
 #include "s2s/core/provenance.hpp"
@@ -51,8 +53,21 @@ struct DecodingModels {
 };
 
 // Loads every directory's `which` checkpoint. Several must share their vocabularies and
-// tokenizers: otherwise std::runtime_error names the first file that differs.
-DecodingModels load_decoding_models(const std::vector<std::string>& dirs, const std::string& which);
+// tokenizers: otherwise std::runtime_error names the first file that differs. `weights`: none
+// (the plain mean) or one per directory (EnsembleModel); otherwise a UsageError.
+DecodingModels load_decoding_models(const std::vector<std::string>& dirs, const std::string& which,
+                                    const std::vector<double>& weights = {});
+
+// The options that name the model(s) of translate, evaluate and score-model: --model (repeated
+// for an ensemble), --weight (one per --model) and --checkpoint.
+struct ModelFlags {
+  std::vector<std::string> dirs;
+  std::vector<double> weights;
+  std::string which;
+  void add_to(boost::program_options::options_description& opts);
+  // A UsageError without --model; load_decoding_models otherwise.
+  DecodingModels load() const;
+};
 
 // Refuses a checkpoint written by an s2s of another major.minor version.
 void check_checkpoint_version(const Checkpoint& checkpoint, const std::string& path);

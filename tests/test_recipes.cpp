@@ -337,6 +337,48 @@ TEST_CASE("An ensemble of one model, or of two copies of it, decodes exactly as 
   CHECK_THROWS_AS(mixed.init(rng), std::logic_error);
 }
 
+TEST_CASE("A weighted ensemble scores the weighted mean of its members' log-probabilities",
+          "[recipes][ensemble]") {
+  const auto type = GENERATE(as<std::string>{}, "rnn", "transformer");
+  INFO(type);
+  auto model = tiny_model(type, 3);
+  auto other = tiny_model(type == "rnn" ? "transformer" : "rnn", 4);
+  // One decoding step of each from the same sources.
+  const std::vector<SequencePair> pairs = {{{4, 5, 6, 7}, {4}}, {{8, 9}, {4}}};
+  const Batch batch = make_batch(pairs, {0, 1});
+  const std::vector<Index> bos(2, Vocab::kBos);
+  auto first_step = [&](Seq2SeqModel<float>& m) {
+    auto state = m.encode(batch.source_ids, batch.source_lengths, batch.source_steps);
+    Mat<float> log_probs;
+    m.decode_step(*state, bos, log_probs);
+    return log_probs;
+  };
+  const Mat<float> a = first_step(*model), b = first_step(*other);
+  EnsembleModel weighted({model.get(), other.get()}, {1.0, 3.0});
+  const Mat<float> mixed = first_step(weighted);
+  REQUIRE(mixed.n_rows == a.n_rows);
+  REQUIRE(mixed.n_cols == a.n_cols);
+  const Mat<float> expected = 0.25f * a + 0.75f * b;
+  CHECK(arma::abs(mixed - expected).max() < 1e-5f);
+  // The check can fail: the plain mean is another score.
+  EnsembleModel plain({model.get(), other.get()});
+  CHECK(arma::abs(first_step(plain) - expected).max() > 1e-3f);
+  // Equal weights are the plain mean (up to rounding); copies of one model, weighted, decode as
+  // the model.
+  EnsembleModel equal({model.get(), other.get()}, {2.0, 2.0});
+  CHECK(arma::abs(first_step(equal) - first_step(plain)).max() < 1e-5f);
+  EnsembleModel copies({model.get(), model.get()}, {0.2, 0.8});
+  const auto alone = decode_all(*model, 3), together = decode_all(copies, 3);
+  for (std::size_t i = 0; i < alone.size(); ++i) {
+    CHECK(together[i][0].tokens == alone[i][0].tokens);
+    CHECK(together[i][0].log_prob == Approx(alone[i][0].log_prob).epsilon(1e-5));
+  }
+  CHECK(weighted.describe().find("weight 0.25") != std::string::npos);
+  for (const std::vector<double>& bad :
+       {std::vector<double>{1.0}, {1.0, 0.0}, {1.0, -2.0}, {1.0, std::nan("")}})
+    CHECK_THROWS_AS(EnsembleModel({model.get(), other.get()}, bad), std::invalid_argument);
+}
+
 TEST_CASE("translate and evaluate take several --model directories as an ensemble",
           "[recipes][ensemble]") {
   Task task;
@@ -368,6 +410,28 @@ TEST_CASE("translate and evaluate take several --model directories as an ensembl
   INFO(translated.err);
   CHECK(translated.exit_code == 0);
   CHECK(std::count(translated.out.begin(), translated.out.end(), '\n') == 2);
+
+  // --weight: copies of a model weighted decode as the model; weights must be one per model, > 0.
+  auto with_weights = [&](std::vector<std::string> args, const std::vector<std::string>& w) {
+    for (const std::string& x : w) args.push_back("--weight=" + x);
+    return run_cli(args);
+  };
+  const std::vector<std::string> aa = {"evaluate", "--src", dev, "--beam", "3", "--model",
+                                       task.run("a"), "--model", task.run("a"), "--output",
+                                       task.dir.file("aa_weighted.txt")};
+  REQUIRE(with_weights(aa, {"1", "3"}).exit_code == 0);
+  CHECK(read_whole_file(task.dir.file("aa_weighted.txt")) ==
+        read_whole_file(task.dir.file("a.txt")));
+  for (const auto& [w, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"1"}, "--weight given 1 times for 2 --model directories"},
+           {{"1", "0"}, "an ensemble weight must be > 0"},
+           {{"1", "-1"}, "an ensemble weight must be > 0"}}) {
+    const CliResult bad = with_weights(aa, w);
+    INFO(bad.err);
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.err_is_one_line());
+    CHECK(bad.err.find(message) != std::string::npos);
+  }
 
   // A model of another task (other vocabularies) cannot join.
   TempDir other;

@@ -1,5 +1,8 @@
 #include "s2s/decoding/ensemble.hpp"
 
+#include <cmath>
+#include <numeric>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -19,9 +22,21 @@ const EnsembleState& as_ensemble(const DecodeState& state) {
 
 }  // namespace
 
-EnsembleModel::EnsembleModel(std::vector<Seq2SeqModel<float>*> members)
+EnsembleModel::EnsembleModel(std::vector<Seq2SeqModel<float>*> members,
+                             std::vector<double> weights)
     : members_(std::move(members)), params_(ParamLayout()) {
   if (members_.empty()) throw std::invalid_argument("an ensemble needs at least one model");
+  if (!weights.empty()) {
+    if (weights.size() != members_.size())
+      throw std::invalid_argument(std::to_string(weights.size()) + " ensemble weights for " +
+                                  std::to_string(members_.size()) + " models: give one per model");
+    for (std::size_t k = 0; k < weights.size(); ++k)
+      if (!std::isfinite(weights[k]) || weights[k] <= 0)
+        throw std::invalid_argument("ensemble weight " + std::to_string(k + 1) + " is " +
+                                    std::to_string(weights[k]) + ": weights must be > 0");
+    const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
+    for (double w : weights) weights_.push_back(static_cast<float>(w / total));
+  }
   for (std::size_t k = 1; k < members_.size(); ++k)
     if (members_[k]->source_vocab_size() != source_vocab_size() ||
         members_[k]->target_vocab_size() != target_vocab_size())
@@ -33,10 +48,14 @@ EnsembleModel::EnsembleModel(std::vector<Seq2SeqModel<float>*> members)
 }
 
 std::string EnsembleModel::describe() const {
-  std::string text = "ensemble of " + std::to_string(members_.size()) + ":";
-  for (std::size_t k = 0; k < members_.size(); ++k)
-    text += (k ? "; " : " ") + members_[k]->describe();
-  return text;
+  std::ostringstream text;
+  text << "ensemble of " << members_.size() << ":";
+  for (std::size_t k = 0; k < members_.size(); ++k) {
+    text << (k ? "; " : " ");
+    if (!weights_.empty()) text << "weight " << weights_[k] << " ";
+    text << members_[k]->describe();
+  }
+  return text.str();
 }
 
 uword EnsembleModel::max_length() const {
@@ -67,11 +86,16 @@ void EnsembleModel::decode_step(DecodeState& state, const std::vector<Index>& pr
                                 Mat<float>& log_probs) {
   EnsembleState& s = as_ensemble(state);
   members_.front()->decode_step(*s.members.front(), prev_tokens, log_probs);
+  if (!weights_.empty()) log_probs *= weights_.front();
   for (std::size_t k = 1; k < members_.size(); ++k) {
     members_[k]->decode_step(*s.members[k], prev_tokens, s.member_log_probs);
-    log_probs += s.member_log_probs;
+    if (weights_.empty())
+      log_probs += s.member_log_probs;
+    else
+      log_probs += weights_[k] * s.member_log_probs;
   }
-  if (members_.size() > 1) log_probs *= 1.0f / static_cast<float>(members_.size());
+  if (weights_.empty() && members_.size() > 1)
+    log_probs *= 1.0f / static_cast<float>(members_.size());
   s.rows = s.members.front()->rows;
 }
 

@@ -2,7 +2,8 @@
 // An ensemble of trained models that decodes as one (translate/evaluate with several --model):
 // at every step each member scores the same prefixes and the ensemble's score of a token is the
 // mean of the members' log-probabilities, (1/K) Σ_k log P_k(y_t | y_<t, X), in greedy and beam
-// search alike. Members may be RNNs and Transformers mixed; they must share the source and target
+// search alike; with weights w_k (--weight, as Marian's --weights) the weighted mean
+// Σ_k w_k log P_k / Σ_k w_k. Members may be RNNs and Transformers mixed; they must share the source and target
 // vocabularies (the command line checks the files). An ensemble of one model, or of copies of one
 // model, decodes exactly as that model.
 //
@@ -17,9 +18,12 @@ namespace s2s {
 
 class EnsembleModel : public Seq2SeqModel<float> {
  public:
-  // Non-owning: the members outlive the ensemble. Throws std::invalid_argument when there are
-  // none or their vocabulary sizes differ.
-  explicit EnsembleModel(std::vector<Seq2SeqModel<float>*> members);
+  // Non-owning: the members outlive the ensemble. `weights`: none (the plain mean, computed as
+  // before weights existed, so its scores are unchanged bit for bit) or one per member, finite
+  // and > 0, normalised to sum 1. Throws std::invalid_argument when there are no members, their
+  // vocabulary sizes differ, or a weight is missing or not > 0.
+  explicit EnsembleModel(std::vector<Seq2SeqModel<float>*> members,
+                         std::vector<double> weights = {});
 
   std::string describe() const override;
   ParameterStore<float>& params() override { return params_; }
@@ -43,6 +47,7 @@ class EnsembleModel : public Seq2SeqModel<float> {
 
  private:
   std::vector<Seq2SeqModel<float>*> members_;
+  std::vector<float> weights_;  // normalised; empty: the plain mean
   ParameterStore<float> params_;
 };
 
