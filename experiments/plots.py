@@ -8,9 +8,11 @@
       attention heatmaps from `s2s translate --attention-out` (docs/attention_format.md):
       source tokens across, output tokens down; for a Transformer each head and their average
   plots.py by-length BY_LENGTH_CSV_OR_RESULTS_DIR [...] --out length.png [--panels copy- reverse-]
+          [--ylim 60,90]
       exact match by source-length bucket per variant (mean ± std over seeds), from the
-      by_length.csv that experiments/run_experiment.py writes; with --panels, one panel per
-      variant-name prefix (side by side, the prefix stripped from the labels)
+      by_length.csv that experiments/run_experiment.py or experiments/by_length.py writes; with
+      --panels, one panel per variant-name prefix (side by side, the prefix stripped from the
+      labels); --ylim narrows the exact-match axis (default 0-100 %)
 
 A runs directory holds <variant>/seed<k>/train_log.jsonl (run_experiment.py's runs_dir); a
 results directory names its runs directory in runs_dir.txt.
@@ -188,6 +190,14 @@ def plot_by_length(args):
             rows += list(csv.DictReader(f))
     if not rows:
         raise PlotError("no rows in the by-length files")
+    ylim = (-2, 102)
+    if args.ylim:
+        try:
+            ylim = tuple(float(x) for x in args.ylim.split(","))
+        except ValueError:
+            ylim = ()
+        if len(ylim) != 2 or ylim[0] >= ylim[1]:
+            raise PlotError(f"--ylim {args.ylim}: expected LO,HI with LO < HI")
     buckets = list(dict.fromkeys(r["bucket"] for r in rows))
     variants = list(dict.fromkeys(r["variant"] for r in rows))
     panels = args.panels or [""]
@@ -198,14 +208,14 @@ def plot_by_length(args):
                              sharey=True)
     for prefix, axis in zip(panels, axes[0]):
         draw_by_length(axis, rows, buckets, [v for v in variants if v.startswith(prefix)],
-                       prefix)
+                       prefix, ylim)
         if prefix:
             axis.set_title(prefix.rstrip("-_ "))
     fig.tight_layout()
     fig.savefig(args.out, dpi=120)
 
 
-def draw_by_length(axis, rows, buckets, variants, prefix):
+def draw_by_length(axis, rows, buckets, variants, prefix, ylim):
     for variant in variants:
         means, stds, xs = [], [], []
         for x, bucket in enumerate(buckets):
@@ -222,7 +232,7 @@ def draw_by_length(axis, rows, buckets, variants, prefix):
     axis.set_xticklabels([f"{b}\n(n={counts[b]})" for b in buckets])
     axis.set_xlabel("source length (tokens)")
     axis.set_ylabel("exact match (%)")
-    axis.set_ylim(-2, 102)
+    axis.set_ylim(*ylim)
     axis.grid(alpha=0.3)
     axis.legend(fontsize="small")
 
@@ -247,6 +257,7 @@ def main():
                         help="one panel per variant-name prefix, side by side")
     length.add_argument("inputs", nargs="*", help="by_length.csv files or results directories")
     length.add_argument("--runs", nargs="+", default=[], help="the same, as an option")
+    length.add_argument("--ylim", help="LO,HI of the exact-match axis (default: 0-100 %%)")
     length.add_argument("--out", required=True)
     args = parser.parse_args()
     try:

@@ -11,13 +11,17 @@
   and the tables cover every finished run;
 - bad specs fail with one line on stderr and a non-zero exit;
 - experiments/time_to_quality.py reads a run's log: the best dev WER within a time budget;
+- experiments/by_length.py gives a model directory the by_length.csv rows the runner wrote, also
+  when its config names the references in data.test_tgt beside a TSV test file;
 - experiments/convergence.py counts a run as stopped early only when it has a patience and ended
   before its step or epoch cap.
 Exits non-zero with a message on the first failure.
 """
 import argparse
+import configparser
 import csv
 import importlib.util
+import io
 import json
 import os
 import re
@@ -103,6 +107,42 @@ def check_by_length(path, rows):
                  f"test_acc {r['test_acc']} ({correct} of {n})")
 
 
+def check_by_length_script(run_dir, runner_csv, tmp):
+    script = os.path.join(REPO_ROOT, "experiments", "by_length.py")
+    with open(runner_csv) as f:
+        expected = [r for r in csv.DictReader(f) if (r["variant"], r["seed"]) == ("dot", "1")]
+
+    def rows_of(model_dir):
+        result = subprocess.run([sys.executable, script, model_dir, "--buckets", "1-3,4-5,6-7"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            fail(f"by_length.py {model_dir}: exit {result.returncode}: {result.stderr}")
+        return [{**r, "variant": "dot"} for r in csv.DictReader(io.StringIO(result.stdout))]
+
+    if rows_of(run_dir) != expected:
+        fail(f"by_length.py {run_dir} differs from the runner's by_length.csv rows {expected}")
+    # The same model with its references in data.test_tgt: the TSV's first column is the source.
+    moved = os.path.join(tmp, "by-length-model")
+    os.makedirs(moved)
+    shutil.copy(os.path.join(run_dir, "test_hyps.txt"), moved)
+    config = configparser.ConfigParser(interpolation=None)
+    config.optionxform = str
+    config.read(os.path.join(run_dir, "config.ini"))
+    test = os.path.join(REPO_ROOT, config.get("data", "test"))
+    with open(test) as f, open(os.path.join(moved, "test.ref"), "w") as refs:
+        refs.writelines(line.split("\t", 1)[1] for line in f)
+    config.set("data", "test", test)
+    config.set("data", "test_tgt", os.path.join(moved, "test.ref"))
+    with open(os.path.join(moved, "config.ini"), "w") as f:
+        config.write(f)
+    if rows_of(moved) != expected:
+        fail("by_length.py with data.test_tgt counts other source lengths than without")
+    missing = subprocess.run([sys.executable, script, tmp, "--buckets", "1-3"],
+                             capture_output=True, text=True)
+    if missing.returncode != 2 or len(missing.stderr.splitlines()) != 1:
+        fail(f"by_length.py on a directory without a model: exit {missing.returncode}")
+
+
 def check_bad_spec(s2s, work, name, text, expected):
     spec = write_spec(work, name, text) if text is not None else os.path.join(work, name)
     result = runner(s2s, spec, os.path.join(work, "bad"), "--dry-run")
@@ -174,6 +214,7 @@ def main():
             fail(f"time_to_quality.py on a missing run: exit {missing.returncode}")
 
         check_convergence(os.path.join(work["a"], "runs"), tmp)
+        check_by_length_script(run_dir, os.path.join(work["a"], "results", "by_length.csv"), tmp)
 
         # A finished rerun trains nothing; a run that lost its final metrics is finished again.
         os.remove(os.path.join(work["a"], "runs", "dot", "seed2", "test_metrics.json"))

@@ -67,7 +67,9 @@ def read_test_pairs(config):
     if test_tgt:
         with open(repo_path(test_tgt), encoding="utf-8") as f:
             targets = f.read().splitlines()
-        return [(s, [t.split() for t in tgt.split("\t")]) for s, tgt in zip(lines, targets)]
+        # The test file may still be a TSV with targets: its first column is the source.
+        return [(s.split("\t")[0], [t.split() for t in tgt.split("\t")])
+                for s, tgt in zip(lines, targets)]
     pairs = []
     for line in lines:
         fields = line.split("\t")
@@ -75,15 +77,9 @@ def read_test_pairs(config):
     return pairs
 
 
-def length_rows(run, buckets):
-    config = read_model_config(run)
-    tokenizer = config.get("data", "src_tokenizer", fallback="char")
-    pairs = read_test_pairs(config)
-    with open(run.file("test_hyps.txt"), encoding="utf-8") as f:
-        hyps = f.read().splitlines()
-    if len(hyps) != len(pairs):
-        raise RunError(f"{run.label}: test_hyps.txt has {len(hyps)} lines, the test set "
-                       f"{len(pairs)}")
+def exact_match_by_length(pairs, hyps, tokenizer, buckets):
+    """(bucket "LO-HI", sources in it, exact match in % or "") per bucket: a hypothesis is
+    right when it equals one of its line's reference alternatives."""
     rows = []
     for lo, hi in buckets:
         n = correct = 0
@@ -91,9 +87,27 @@ def length_rows(run, buckets):
             if lo <= source_length(source, tokenizer) <= hi:
                 n += 1
                 correct += hyp.split() in refs
-        rows.append({"variant": run.variant, "seed": str(run.seed), "bucket": f"{lo}-{hi}",
-                     "n": str(n), "exact_match": f"{100.0 * correct / n:.2f}" if n else ""})
+        rows.append((f"{lo}-{hi}", n, f"{100.0 * correct / n:.2f}" if n else ""))
     return rows
+
+
+def length_rows_of(config, hyps_path, label, buckets):
+    """by_length.csv rows of one model: its config.ini's test set and src_tokenizer against the
+    test hypotheses in hyps_path."""
+    tokenizer = config.get("data", "src_tokenizer", fallback="char")
+    pairs = read_test_pairs(config)
+    with open(hyps_path, encoding="utf-8") as f:
+        hyps = f.read().splitlines()
+    if len(hyps) != len(pairs):
+        raise RunError(f"{label}: {os.path.basename(hyps_path)} has {len(hyps)} lines, the test "
+                       f"set {len(pairs)}")
+    return [{"bucket": bucket, "n": str(n), "exact_match": match}
+            for bucket, n, match in exact_match_by_length(pairs, hyps, tokenizer, buckets)]
+
+
+def length_rows(run, buckets):
+    rows = length_rows_of(read_model_config(run), run.file("test_hyps.txt"), run.label, buckets)
+    return [{"variant": run.variant, "seed": str(run.seed), **row} for row in rows]
 
 
 def collect(run, spec):
