@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "s2s/core/blas_setup.hpp"
+#include "s2s/core/gemm.hpp"
 
 namespace po = boost::program_options;
 
@@ -38,7 +39,8 @@ void DecodeFlags::add_to(po::options_description& opts) {
       ("nbest", po::value<int>(&nbest)->default_value(1), "hypotheses per input (<= beam)")
       ("batch-size", po::value<int>(&batch_size)->default_value(64), "sentences decoded together")
       ("workers", po::value<int>(&workers)->default_value(0), "threads decoding whole batches concurrently (0: one per core); the output is the same for any number")
-      ("reproducible", po::value<std::string>(&reproducible), "fast | portable (default: the model's train.reproducible; README, Reproducibility)");
+      ("reproducible", po::value<std::string>(&reproducible), "fast | portable (default: the model's train.reproducible; README, Reproducibility)")
+      ("precision", po::value<std::string>(&precision), "fp32 | bf16: the weight products (default: the model's train.precision, or fp32 where bf16 cannot run)");
 }
 
 void DecodeFlags::add_sampling_to(po::options_description& opts) {
@@ -55,6 +57,27 @@ Reproducibility DecodeFlags::reproducibility(const TrainConfig& model_training) 
     return parse_reproducibility(reproducible.empty() ? model_training.reproducible : reproducible);
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("--reproducible: ") + e.what());
+  }
+}
+
+void DecodeFlags::enter_precision(const TrainConfig& model_training,
+                                  const std::string& command) const {
+  gemm::Precision wanted;
+  try {
+    wanted = gemm::parse_precision(precision.empty() ? model_training.precision : precision);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string(precision.empty() ? "the model's train.precision: " : "--precision: ") + e.what());
+  }
+  if (precision.empty() && wanted == gemm::Precision::kBf16 &&
+      !gemm::bf16_unavailable_reason().empty()) {
+    std::fprintf(stderr, "%s: note: the model trained with bf16 products, decoding in fp32: %s\n",
+                 command.c_str(), gemm::bf16_unavailable_reason().c_str());
+    wanted = gemm::Precision::kFp32;
+  }
+  try {
+    gemm::set_precision(wanted);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--precision bf16: ") + e.what());
   }
 }
 

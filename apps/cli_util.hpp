@@ -32,6 +32,7 @@ struct DecodeFlags {
   int batch_size = 64;
   int workers = 0;             // 0: one per core
   std::string reproducible;    // "": the model's train.reproducible
+  std::string precision;       // "": the model's train.precision where this machine runs it
   // Sampling (translate only: add_sampling_to); --nbest is then the number of samples.
   bool sample = false;
   double temperature = 1.0, top_p = 1.0;
@@ -42,6 +43,10 @@ struct DecodeFlags {
   DecodeOptions resolve(const DecodeConfig& config) const;
   // --reproducible, or the model's train.reproducible; a bad name is a usage error.
   Reproducibility reproducibility(const TrainConfig& model_training) const;
+  // Sets the precision of the weight products (s2s/core/gemm.hpp): --precision (an error where
+  // it cannot run), or the model's train.precision, falling back to fp32 with a note on stderr
+  // where bf16 cannot run. Call it after enter_reproducibility. `command` starts the note.
+  void enter_precision(const TrainConfig& model_training, const std::string& command) const;
 };
 
 // Started as one rank of a job by Open MPI's mpirun (OMPI_COMM_WORLD_SIZE) or by a PMI/PMIx

@@ -38,6 +38,7 @@ int run_evaluate(const Args& args) {
   DecodingModels models = model.load();
   // Before any input is read: portable mode may restart the program.
   enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
+  flags.enter_precision(models.config().train, "s2s evaluate");
   const DecodeOptions options = flags.resolve(models.config().decode);
   const EvalData data = read_eval_data(source, refs);
   check_source_lengths(data, models.codec(), models.model().max_length());

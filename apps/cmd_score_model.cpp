@@ -29,7 +29,7 @@ int run_score_model(const Args& args) {
   ModelFlags model;
   std::string source, target, output;
   int batch_size = 64, workers = 0;
-  std::string reproducible;
+  std::string reproducible, precision;
   po::options_description opts("s2s score-model options");
   model.add_to(opts);
   opts.add_options()
@@ -39,7 +39,8 @@ int run_score_model(const Args& args) {
       ("output", po::value<std::string>(&output), "write the JSON lines here (default: standard output)")
       ("batch-size", po::value<int>(&batch_size)->default_value(64), "sources scored together")
       ("workers", po::value<int>(&workers)->default_value(0), "threads scoring whole batches concurrently (0: one per core)")
-      ("reproducible", po::value<std::string>(&reproducible), "fast | portable (default: the model's train.reproducible)");
+      ("reproducible", po::value<std::string>(&reproducible), "fast | portable (default: the model's train.reproducible)")
+      ("precision", po::value<std::string>(&precision), "fp32 | bf16: the weight products (default: the model's train.precision, or fp32 where bf16 cannot run)");
   po::variables_map vm;
   parse_args(args, opts, vm);
   if (vm.count("help")) {
@@ -52,9 +53,11 @@ int run_score_model(const Args& args) {
   refuse_same_file(target, output, "--tgt", "--output");
 
   DecodingModels models = model.load();
-  DecodeFlags flags;  // only for --reproducible's parsing
+  DecodeFlags flags;  // only for --reproducible's and --precision's parsing
   flags.reproducible = reproducible;
+  flags.precision = precision;
   enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
+  flags.enter_precision(models.config().train, "s2s score-model");
   const EvalData data =
       read_eval_data(source, target.empty() ? std::vector<std::string>{} : std::vector{target});
   const Codec& codec = models.codec();

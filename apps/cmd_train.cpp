@@ -12,6 +12,7 @@
 #include "config_schema.hpp"
 #include "model_dir.hpp"
 #include "s2s/core/blas_setup.hpp"
+#include "s2s/core/gemm.hpp"
 #include "s2s/core/provenance.hpp"
 #include "s2s/data/task_data.hpp"
 #include "s2s/models/model_factory.hpp"
@@ -243,6 +244,11 @@ int run_train(const Args& args) {
   // wrote (train.output_dir must be on a file system all ranks see).
   const Reproducibility mode = parse_reproducibility(config.train.reproducible);
   enter_reproducibility(mode, "train.reproducible = portable");  // may restart the program
+  try {  // before anything is written
+    gemm::set_precision(gemm::parse_precision(config.train.precision));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("train.precision = bf16: ") + e.what());
+  }
   Communicator comm = Communicator::world();
   comm.set_ordered_sums(mode == Reproducibility::kPortable);
   if (!comm.is_root()) quiet = true;

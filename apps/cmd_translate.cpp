@@ -147,6 +147,7 @@ int run_translate(const Args& args) {
   DecodingModels models = model.load();
   // Before any input is read: portable mode may restart the program.
   enter_reproducibility(flags.reproducibility(models.config().train), "portable mode");
+  flags.enter_precision(models.config().train, "s2s translate");
   DecodeOptions options = flags.resolve(models.config().decode);
   options.keep_attention = !attention_out.empty();
   const Codec& codec = models.codec();

@@ -147,6 +147,7 @@ ConfigSchema::ConfigSchema(RunConfig& c) : options_("Configuration (INI [section
   add("train.threads", &t.threads, "BLAS threads (0: OpenBLAS default, or 1 when train.workers > 1)");
   add("train.workers", &t.workers, "worker threads that split each batch, each with single-threaded BLAS (1: none); results are reproducible for a fixed count");
   add("train.reproducible", &t.reproducible, "fast: this CPU's fastest kernels, bit-identical reruns on the same kind of machine | portable: the AVX2 kernels and one BLAS thread, bit-identical on any x86-64 machine with AVX2 (README, Reproducibility)");
+  add("train.precision", &t.precision, "fp32 | bf16: the weight products (every Linear, output layer and RNN product) in bfloat16 with fp32 accumulation, through oneDNN; weights, gradients, optimizer, softmax, layer norm and loss stay fp32. Needs a CPU with AVX512_BF16 and reproducible = fast (README, bf16 products)");
   add("train.output_dir", &t.output_dir, "model directory: config, vocabularies, checkpoints, logs");
 
   auto& k = c.decode;

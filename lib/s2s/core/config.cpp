@@ -141,6 +141,10 @@ void validate(const RunConfig& c) {
   check_choice("train.early_stopping_metric", t.early_stopping_metric,
                {"loss", "per", "wer", "acc", "bleu", "chrf"});
   check_choice("train.reproducible", t.reproducible, {"fast", "portable"});
+  check_choice("train.precision", t.precision, {"fp32", "bf16"});
+  check(t.precision != "bf16" || t.reproducible != "portable",
+        "train.precision = bf16 runs kernels that exist only on CPUs with AVX512_BF16; "
+        "train.reproducible = portable needs train.precision = fp32");
   check(t.reproducible != "portable" || t.threads <= 1,
         "train.reproducible = portable runs BLAS on one thread (use train.workers to use more "
         "cores); train.threads must be 0 or 1");

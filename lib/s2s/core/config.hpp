@@ -103,6 +103,7 @@ struct TrainConfig {
   int threads = 0;                      // BLAS threads; 0: leave as is (1 when workers > 1)
   int workers = 1;                      // threads that split each batch (data_parallel.hpp)
   std::string reproducible = "fast";    // fast | portable (provenance.hpp)
+  std::string precision = "fp32";       // fp32 | bf16: of the weight products (gemm.hpp)
   std::string output_dir = "runs/model";
 };
 

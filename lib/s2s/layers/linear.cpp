@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "s2s/core/gemm.hpp"
+
 namespace s2s {
 
 template <typename Real>
@@ -21,16 +23,16 @@ void Linear<Real>::init(ParameterStore<Real>& params, Rng& rng) const {
 template <typename Real>
 void Linear<Real>::forward(const ParameterStore<Real>& params, const Mat<Real>& x,
                            Mat<Real>& y) const {
-  y = params.value(weight_) * x;  // (out × in)(in × N)
+  gemm::weight_product(params.value(weight_), x, y);  // (out × in)(in × N)
   if (has_bias_) y.each_col() += params.value(bias_).col(0);
 }
 
 template <typename Real>
 void Linear<Real>::backward(ParameterStore<Real>& params, const Mat<Real>& x, const Mat<Real>& dy,
                             Mat<Real>* dx) const {
-  params.grad(weight_) += dy * x.t();                      // (out × N)(N × in)
+  gemm::gradient_product(dy, x, params.grad(weight_));    // (out × N)(N × in)
   if (has_bias_) params.grad(bias_) += arma::sum(dy, 1);  // (out × 1)
-  if (dx != nullptr) *dx += params.value(weight_).t() * dy;  // (in × out)(out × N)
+  if (dx != nullptr) gemm::weight_t_product(params.value(weight_), dy, *dx, true);  // (in × out)(out × N)
 }
 
 template class Linear<float>;

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "s2s/core/gemm.hpp"
+
 namespace s2s {
 
 template <typename Real>
@@ -23,9 +25,9 @@ template <typename Real>
 void OutputLayer<Real>::forward(const ParameterStore<Real>& params, const Mat<Real>& o,
                                 Mat<Real>& logits) const {
   if (tied_)
-    logits = params.value(*tied_).t() * o;  // (V × D)(D × N)
+    gemm::weight_t_product(params.value(*tied_), o, logits);  // (V × D)(D × N)
   else
-    logits = params.value(weight_) * o;  // (V × D)(D × N)
+    gemm::weight_product(params.value(weight_), o, logits);  // (V × D)(D × N)
   logits.each_col() += params.value(bias_).col(0);
 }
 
@@ -34,11 +36,11 @@ void OutputLayer<Real>::backward(ParameterStore<Real>& params, const Mat<Real>& 
                                  const Mat<Real>& d_logits, Mat<Real>& d_o) const {
   params.grad(bias_) += arma::sum(d_logits, 1);
   if (tied_) {
-    params.grad(*tied_) += o * d_logits.t();  // (D × N)(N × V)
-    d_o = params.value(*tied_) * d_logits;     // (D × V)(V × N)
+    gemm::gradient_product(o, d_logits, params.grad(*tied_));  // (D × N)(N × V)
+    gemm::weight_product(params.value(*tied_), d_logits, d_o);  // (D × V)(V × N)
   } else {
-    params.grad(weight_) += d_logits * o.t();  // (V × N)(N × D)
-    d_o = params.value(weight_).t() * d_logits;
+    gemm::gradient_product(d_logits, o, params.grad(weight_));  // (V × N)(N × D)
+    gemm::weight_t_product(params.value(weight_), d_logits, d_o);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "s2s/core/gemm.hpp"
 #include "s2s/attention/attention_factory.hpp"
 #include "s2s/core/activations.hpp"
 #include "s2s/core/choice.hpp"
@@ -230,6 +231,7 @@ std::unique_ptr<DecodeState> RnnSeq2Seq<Real>::encode(const std::vector<Index>& 
                                                       const std::vector<uword>& src_lengths,
                                                       uword src_steps) {
   auto state = std::make_unique<RnnDecodeState>();
+  gemm::UsePacks use_packs(state->packs);
   Rng unused(0);  // no dropout at inference
   encode_batch(src, src_lengths, src_steps, false, unused, state->encoder, state->states);
   if (attention_) {
@@ -253,11 +255,11 @@ std::unique_ptr<DecodeState> RnnSeq2Seq<Real>::encode(const std::vector<Index>& 
   const ParameterStore<Real>& p = *params_;
   if (tgt_vocab_ <= state->rows * std::max<uword>(src_steps, 1)) {
     const Mat<Real>& embedding = p.value(tgt_embed_->weight_id());  // (E × V)
-    state->embed_to_gates =
-        columns(p.value(decoder_->layer(0).cell(0).weight_ih_id()), 0, E_) * embedding;
+    gemm::weight_product(columns(p.value(decoder_->layer(0).cell(0).weight_ih_id()), 0, E_),
+                         embedding, state->embed_to_gates);
     if (flow_ == Flow::kBahdanau)
-      state->embed_to_output =
-          columns(p.value(output_proj_->weight_id()), 2 * H_, E_) * embedding;
+      gemm::weight_product(columns(p.value(output_proj_->weight_id()), 2 * H_, E_), embedding,
+                           state->embed_to_output);
   }
   return state;
 }
@@ -266,6 +268,7 @@ template <typename Real>
 void RnnSeq2Seq<Real>::decode_step(DecodeState& base, const std::vector<Index>& prev_tokens,
                                    Mat<Real>& log_probs) {
   auto& s = static_cast<RnnDecodeState&>(base);
+  gemm::UsePacks use_packs(s.packs);
   if (prev_tokens.size() != s.rows)
     throw std::invalid_argument("decode_step: " + std::to_string(prev_tokens.size()) +
                                 " tokens for " + std::to_string(s.rows) + " rows");

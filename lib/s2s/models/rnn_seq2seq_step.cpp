@@ -8,6 +8,7 @@
 // two agree up to rounding (a test compares training's loss with decoding's log-probabilities).
 #include "s2s/models/rnn_seq2seq.hpp"
 
+#include "s2s/core/gemm.hpp"
 #include "s2s/data/vocab.hpp"
 #include "s2s/models/rnn_seq2seq_caches.hpp"
 
@@ -34,7 +35,7 @@ void RnnSeq2Seq<Real>::step_forward(const AttentionKeys<Real>* keys, const Mat<R
       cache.gx0 = projected->gates;
       if (x_step != nullptr) {
         const Mat<Real>& w_ih = p.value(decoder_->layer(0).cell(0).weight_ih_id());
-        cache.gx0 += columns(w_ih, E_, x_step->n_rows) * *x_step;
+        gemm::weight_product(columns(w_ih, E_, x_step->n_rows), *x_step, cache.gx0, true);
       }
       decoder_->step_forward_projected(p, cache.gx0, prev, next, cache.rnn, training, rng);
     } else if (x_step != nullptr) {
@@ -60,7 +61,8 @@ void RnnSeq2Seq<Real>::step_forward(const AttentionKeys<Real>* keys, const Mat<R
         cache.combine_in.rows(0, H_ - 1) = next.back().h;
         cache.combine_in.rows(H_, 2 * H_ - 1) = cache.context;
         o = projected->output;
-        o += columns(p.value(output_proj_->weight_id()), 0, 2 * H_) * cache.combine_in;
+        gemm::weight_product(columns(p.value(output_proj_->weight_id()), 0, 2 * H_),
+                             cache.combine_in, o, true);
         o.each_col() += p.value(output_proj_->bias_id()).col(0);
         tanh_inplace(o);
         return;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "s2s/data/vocab.hpp"
+#include "s2s/core/gemm.hpp"
 #include "s2s/models/rnn_seq2seq.hpp"
 #include "s2s/models/rnn_seq2seq_caches.hpp"
 #include "s2s/models/sequence_loss.hpp"
@@ -22,6 +23,8 @@ LossStats RnnSeq2Seq<Real>::forward_backward(const Batch& batch, const LossOptio
                                              bool training, bool compute_gradients, Rng& rng) {
   if (!work_) work_ = std::make_unique<TrainWorkspace>();
   TrainWorkspace& w = *work_;
+  gemm::PackCache packs;  // the weights do not change during the call
+  gemm::UsePacks use_packs(packs);
   encode_batch(batch.source_ids, batch.source_lengths, batch.source_steps, training, rng,
                w.encoder, w.initial);
   plan_batch(batch, options, training, w);
@@ -266,7 +269,7 @@ void RnnSeq2Seq<Real>::decoder_backward(TrainWorkspace& w) {
     if (w.outputs_in_loop) {  // d_o_t is complete now (step t + 1 has added its feed gradient)
       Mat<Real> d_pre = step_view(w.d_pre, t, B), d_combine = step_view(w.d_combine, t, B);
       tanh_backward(step_view(w.O, t, B), step_view(w.d_O, t, B), d_pre);
-      d_combine = w_proj->t() * d_pre;
+      gemm::weight_t_product(*w_proj, d_pre, d_combine);
       if (copy_gate_) d_combine += step_view(w.d_gate_in, t, B).rows(0, w.combine_in.n_rows - 1);
     }
     switch (flow_) {

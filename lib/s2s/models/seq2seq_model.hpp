@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "s2s/core/gemm.hpp"
 #include "s2s/core/params.hpp"
 #include "s2s/core/rng.hpp"
 #include "s2s/core/tensor.hpp"
@@ -56,6 +57,7 @@ struct AttentionWeights {
 struct DecodeState {
   virtual ~DecodeState() = default;
   uword rows = 0;  // N: hypotheses decoded in parallel
+  gemm::PackCache packs;  // bf16 weights packed once for this decoding (core/gemm.hpp)
 };
 
 template <typename Real>

@@ -253,6 +253,8 @@ LossStats TransformerSeq2Seq<Real>::forward_backward(const Batch& batch,
         "model.type=transformer does not support scheduled sampling: set "
         "train.sampling_ratio=0");
   ParameterStore<Real>& p = *params_;
+  gemm::PackCache packs;  // the weights do not change during the call
+  gemm::UsePacks use_packs(packs);
   const uword B = batch.size, T = batch.target_steps;
 
   EncoderCache enc;
@@ -304,6 +306,7 @@ std::unique_ptr<DecodeState> TransformerSeq2Seq<Real>::encode(const std::vector<
                                                               const std::vector<uword>& src_lengths,
                                                               uword src_steps) {
   auto state = std::make_unique<TransformerDecodeState>();
+  gemm::UsePacks use_packs(state->packs);
   Rng unused(0);  // no dropout at inference
   EncoderCache enc;
   encode_batch(src, src_lengths, src_steps, false, unused, enc);
@@ -330,6 +333,7 @@ void TransformerSeq2Seq<Real>::decode_step(DecodeState& base,
                                            const std::vector<Index>& prev_tokens,
                                            Mat<Real>& log_probs) {
   auto& s = static_cast<TransformerDecodeState&>(base);
+  gemm::UsePacks use_packs(s.packs);
   if (prev_tokens.size() != s.rows)
     throw std::invalid_argument("decode_step: " + std::to_string(prev_tokens.size()) +
                                 " tokens for " + std::to_string(s.rows) + " rows");

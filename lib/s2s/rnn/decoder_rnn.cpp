@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "s2s/core/gemm.hpp"
 #include "s2s/rnn/gate_loops.hpp"
 #include "s2s/rnn/gru.hpp"
 #include "s2s/rnn/lstm.hpp"
@@ -57,7 +58,8 @@ void DecoderRnn<Real>::begin(const ParameterStore<Real>& params, const Mat<Real>
     DecoderRnnLayerCache<Real>& L = cache.layers[l];
     const uword GH = cell.gate_rows(), I_k = known_rows_of(cache, l);
     if (I_k > 0)
-      L.gx_known = columns(params.value(cell.weight_ih_id()), 0, I_k) * *x_known;
+      gemm::weight_product(columns(params.value(cell.weight_ih_id()), 0, I_k), *x_known,
+                           L.gx_known);
     else
       L.gx_known.reset();
     L.x_step.set_size(cell.input_size() - I_k, T * B);
@@ -103,10 +105,10 @@ void DecoderRnn<Real>::step_forward(const ParameterStore<Real>& params, uword t,
     Mat<Real> gx_known_step = I_k > 0 ? step_view(L.gx_known, t, B) : Mat<Real>();  // a view
     Mat<Real>* gx = I_k > 0 ? &gx_known_step : &L.gx;
     if (I_k == 0)
-      L.gx = columns(w_ih, 0, I_s) * x;
+      gemm::weight_product(columns(w_ih, 0, I_s), x, L.gx);
     else if (I_s > 0)
-      gx_known_step += columns(w_ih, I_k, I_s) * x;
-    L.gh = params.value(cell.weight_hh_id()) * step_view(L.h, t, B);
+      gemm::weight_product(columns(w_ih, I_k, I_s), x, gx_known_step, true);
+    gemm::weight_product(params.value(cell.weight_hh_id()), step_view(L.h, t, B), L.gh);
     const Real* b_ih = params.value(cell.bias_ih_id()).memptr();
     const Real* b_hh = params.value(cell.bias_hh_id()).memptr();
     const StepOrder order = all_columns(cache.steps, B);
@@ -176,16 +178,17 @@ void DecoderRnn<Real>::step_backward(ParameterStore<Real>& params, uword t,
       rnn_detail::backward_step_columns<GruKernel<Real>, Real>(
           H_, t, order, L.gates, L.h, L.c, L.dh, L.dc, L.dgx, L.dgh, L.dh_prev, L.dc_prev, nullptr,
           0);
-    L.dh_prev += params.value(cell.weight_hh_id()).t() * step_view(L.dgh, t, B);
+    gemm::weight_t_product(params.value(cell.weight_hh_id()), step_view(L.dgh, t, B), L.dh_prev,
+                           true);
     const uword I_k = known_rows_of(cache, l), I_s = L.x_step.n_rows;
     const Mat<Real> dgx = step_view(L.dgx, t, B);
     if (l == 0) {
       if (I_s > 0)
-        dx_step = columns(params.value(cell.weight_ih_id()), I_k, I_s).t() * dgx;
+        gemm::weight_t_product(columns(params.value(cell.weight_ih_id()), I_k, I_s), dgx, dx_step);
       else
         dx_step.reset();
     } else {  // layer l's input was dropout(h^{l−1}_t): back into layer l − 1's carried ∂h
-      L.dx = params.value(cell.weight_ih_id()).t() * dgx;
+      gemm::weight_t_product(params.value(cell.weight_ih_id()), dgx, L.dx);
       dropout_.backward(L.dx, L.dropouts[t], cache.layers[l - 1].dh);
     }
     L.dh.swap(L.dh_prev);
@@ -206,16 +209,17 @@ void DecoderRnn<Real>::finish_backward(ParameterStore<Real>& params, DecoderRnnC
     Mat<Real>& d_w_ih = params.grad(cell.weight_ih_id());
     if (I_k > 0) {
       Mat<Real> d_w_known = columns(d_w_ih, 0, I_k);
-      d_w_known += L.dgx * cache.x_known->t();
+      gemm::gradient_product(L.dgx, *cache.x_known, d_w_known);
       if (d_x_known != nullptr)
-        *d_x_known += columns(params.value(cell.weight_ih_id()), 0, I_k).t() * L.dgx;
+        gemm::weight_t_product(columns(params.value(cell.weight_ih_id()), 0, I_k), L.dgx,
+                               *d_x_known, true);
     }
     if (I_s > 0) {
       Mat<Real> d_w_step = columns(d_w_ih, I_k, I_s);
-      d_w_step += L.dgx * L.x_step.t();
+      gemm::gradient_product(L.dgx, L.x_step, d_w_step);
     }
     params.grad(cell.bias_ih_id()) += arma::sum(L.dgx, 1);
-    params.grad(cell.weight_hh_id()) += L.dgh * columns(L.h, 0, T * B).t();
+    gemm::gradient_product(L.dgh, columns(L.h, 0, T * B), params.grad(cell.weight_hh_id()));
     params.grad(cell.bias_hh_id()) += arma::sum(L.dgh, 1);
     if (d_initial != nullptr) {
       (*d_initial)[l].h = L.dh;

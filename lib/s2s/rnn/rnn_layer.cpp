@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "s2s/core/gemm.hpp"
 #include "s2s/core/choice.hpp"
 #include "s2s/rnn/gate_loops.hpp"
 #include "s2s/rnn/gru.hpp"
@@ -63,7 +64,7 @@ void run_forward(const Mat<Real>& w_hh, const Real* b_ih, const Real* b_hh,
   const uword B = order.batch;
   auto gx_column = [&cache](uword col) { return cache.gx.colptr(col); };
   for (uword k = 0; k < order.steps; ++k) {
-    cache.gh = w_hh * step_view(cache.h, k, B);  // (G·H × B), one GEMM per step
+    gemm::weight_product(w_hh, step_view(cache.h, k, B), cache.gh);  // (G·H × B), one GEMM per step
     forward_step_columns<Kernel>(hidden, k, order, gx_column, cache.gh, b_ih, b_hh, cache.h,
                                  cache.c, cache.gates, outputs, row);
   }
@@ -80,7 +81,7 @@ void run_backward(const Mat<Real>& w_hh, const StepOrder& order, uword hidden,
                                   cache.dc, cache.dgx, cache.dgh, cache.dh_prev, cache.dc_prev,
                                   d_outputs, row);
     const Mat<Real> dgh_step = step_view(cache.dgh, k, B);  // (G·H × B)
-    cache.dh_prev += w_hh.t() * dgh_step;                   // one GEMM per step
+    gemm::weight_t_product(w_hh, dgh_step, cache.dh_prev, true);  // one GEMM per step
     cache.dh.swap(cache.dh_prev);
     if (Kernel::kHasCell) cache.dc.swap(cache.dc_prev);
   }
@@ -103,7 +104,7 @@ void sequence_forward_impl(const RnnCell<Real>& cell, const ParameterStore<Real>
     throw std::invalid_argument("rnn input: expected " + std::to_string(cell.input_size()) +
                                 " rows and a multiple of the batch " + std::to_string(B) +
                                 " columns, got " + shape_string(x));
-  cache.gx = params.value(cell.weight_ih_id()) * x;  // (G·H × T·B), all steps in one GEMM
+  gemm::weight_product(params.value(cell.weight_ih_id()), x, cache.gx);  // (G·H × T·B), one GEMM
   sequence_forward_projected_impl<Kernel, Real>(cell, params, lengths, batch, reverse, initial, outputs,
                                           final, row, cache);
 }
@@ -184,11 +185,11 @@ void sequence_backward_impl(const RnnCell<Real>& cell, ParameterStore<Real>& par
 
   // The states entering steps 0..T−1 are the first T·B columns of cache.h: (H × T·B).
   const Mat<Real> h_prev_all(cache.h.memptr(), H, T * B, false, true);
-  params.grad(cell.weight_ih_id()) += cache.dgx * x.t();
+  gemm::gradient_product(cache.dgx, x, params.grad(cell.weight_ih_id()));
   add_column_sums(cache.dgx, params.grad(cell.bias_ih_id()));
-  params.grad(cell.weight_hh_id()) += cache.dgh * h_prev_all.t();
+  gemm::gradient_product(cache.dgh, h_prev_all, params.grad(cell.weight_hh_id()));
   add_column_sums(cache.dgh, params.grad(cell.bias_hh_id()));
-  if (dx != nullptr) *dx += w_ih.t() * cache.dgx;
+  if (dx != nullptr) gemm::weight_t_product(w_ih, cache.dgx, *dx, true);
   if (d_initial != nullptr) {
     d_initial->h.rows(row, row + H - 1) += cache.dh;
     if (Kernel::kHasCell) d_initial->c.rows(row, row + H - 1) += cache.dc;
