@@ -12,10 +12,14 @@ lr 1e-3; one untimed warm-up step first), final loss, peak RSS (ru_maxrss).
 If the exported weights do not load (a model whose parameter names we cannot map), the model keeps
 PyTorch's init, says so ("weights": "own-init"), and with --pretrain-if-unloaded K trains K
 untimed steps first, so that its outputs have lengths comparable with the s2s side's.
+--precision bf16: forward passes (training and decoding) under torch.autocast("cpu",
+dtype=torch.bfloat16), PyTorch's mixed precision: matrix products in bf16, weights, gradients and
+the optimizer in fp32 (the counterpart of s2s's train.precision = bf16).
 Threads: torch.set_num_threads(T) for ATen's OpenMP pool, and openblas_set_num_threads(T) for
 the OpenBLAS that this PyTorch build runs its GEMMs on (run.sh also sets OPENBLAS_NUM_THREADS).
 """
 import argparse
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -99,10 +103,21 @@ def read_params(directory):
     return entries, flat
 
 
+PRECISION = "fp32"  # main() sets it from --precision
+
+
+def precision_context():
+    """torch.autocast to bf16 for --precision bf16; nothing for fp32."""
+    if PRECISION == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train_step(model, optimizer, batch):
     optimizer.zero_grad()
-    loss = model.loss(*batch)
-    loss.backward()
+    with precision_context():
+        loss = model.loss(*batch)
+    loss.float().backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), CLIP_NORM)
     optimizer.step()
     return loss
@@ -110,7 +125,7 @@ def train_step(model, optimizer, batch):
 
 def eval_loss(model, batch):
     model.eval()
-    with torch.inference_mode():
+    with torch.inference_mode(), precision_context():
         return float(model.loss(*batch))
 
 
@@ -125,9 +140,13 @@ def main():
     parser.add_argument("--no-train", action="store_true")
     parser.add_argument("--no-decode", action="store_true")
     parser.add_argument("--pretrain-if-unloaded", type=int, default=0)
+    parser.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                        help="bf16: forward passes under torch.autocast (bfloat16)")
     parser.add_argument("--info", action="store_true", help="print the BLAS/torch config and exit")
     args = parser.parse_args()
     base_rss = current_rss_mb()
+    global PRECISION
+    PRECISION = args.precision
     set_threads(args.threads, args.blas_threads)
     if args.info:
         print(json.dumps({"side": "torch", "event": "info", "torch": torch.__version__,
@@ -145,11 +164,14 @@ def main():
 
     blas_threads = args.threads if args.blas_threads is None else args.blas_threads
     setting = f"{args.threads} ATen + {blas_threads} BLAS"
+    if args.precision != "fp32":
+        setting += " " + args.precision
 
     def emit(metric, value, **extra):
         print(json.dumps({"side": "torch", "model": name, "suite": suite,
                           "src_len": int(meta["src_len"]),
                           "threads": max(args.threads, blas_threads), "setting": setting,
+                          "precision": args.precision,
                           "metric": metric, "value": value, **extra}), flush=True)
 
     emit("parameters", sum(p.numel() for p in model.parameters()))
@@ -168,7 +190,7 @@ def main():
 
     if not args.no_decode:
         model.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), precision_context():
             src, lengths = batches[0][0], batches[0][1]
             torch_models.greedy_search(model, src, lengths)  # warm-up
             for beam in (int(k) for k in args.beams.split(",")):

@@ -19,6 +19,7 @@
 //     check), decoding words/s for every beam width (lib/s2s/decoding/decoding.hpp; beam 1 = greedy; one
 //     untimed greedy warm-up batch first), training target tokens/s (zero_grad, forward_backward,
 //     clip 5, Adam lr 1e-3 as the trainer's step; one untimed warm-up step first), peak RSS.
+//     --precision bf16: the weight products in bf16 (core/gemm.hpp, as train.precision = bf16).
 //     Prints one JSON line per measurement.
 //
 // Batches: with --data, the first N batches of epoch 0 of the trainer's own batching
@@ -66,6 +67,7 @@
 
 #include "s2s/core/blas_setup.hpp"
 #include "s2s/core/config.hpp"
+#include "s2s/core/gemm.hpp"
 #include "s2s/data/batching.hpp"
 #include "s2s/data/task_data.hpp"
 #include "s2s/decoding/decoding.hpp"
@@ -90,6 +92,7 @@ struct Options {
   std::uint64_t seed = 1;
   std::vector<uword> beams{1, 5};
   bool train = true, decode = true;
+  s2s::gemm::Precision precision = s2s::gemm::Precision::kFp32;
 };
 
 const char* kUsage =
@@ -97,7 +100,7 @@ const char* kUsage =
     "                   (--data FILE.tsv | --src-len L) [--batches N] [--batch-size B]\n"
     "                   [--pretrain K] [--threads T] [--seed S] [--src-vocab V] [--tgt-vocab V]\n"
     "       bench_train --from DIR [--threads T | --workers W] [--beams 1,5] [--no-train]\n"
-    "                   [--no-decode]\n";
+    "                   [--no-decode] [--precision fp32|bf16]\n";
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -376,13 +379,17 @@ int run_measure(const Options& o) {
       build_model(name, std::stoul(meta.at("src_vocab")), std::stoul(meta.at("tgt_vocab")));
   read_params(o.from_dir, model->params());
   s2s::set_blas_num_threads(o.workers > 1 ? 1 : o.threads);
+  s2s::gemm::set_precision(o.precision);
   s2s::WorkerPool decode_pool(o.workers);
   const std::string suite = meta.at("source") == "synthetic" ? "synthetic" : "file";
   const auto emit = [&](const std::string& metric, double value, const std::string& extra) {
     std::printf("{\"side\":\"s2s\",\"model\":\"%s\",\"suite\":\"%s\",\"src_len\":%s,"
-                "\"threads\":%d,\"setting\":\"%d %s\",\"metric\":\"%s\",\"value\":%.10g%s}\n",
+                "\"threads\":%d,\"setting\":\"%d %s%s\",\"precision\":\"%s\",\"metric\":\"%s\","
+                "\"value\":%.10g%s}\n",
                 name.c_str(), suite.c_str(), meta.at("src_len").c_str(), o.threads, o.threads,
                 o.workers > 1 ? "workers" : "BLAS",
+                o.precision == s2s::gemm::Precision::kBf16 ? " bf16" : "",
+                s2s::gemm::precision_name(o.precision),
                 metric.c_str(), value, extra.c_str());
     std::fflush(stdout);
   };
@@ -474,6 +481,7 @@ Options parse_options(int argc, char** argv) {
     else if (flag == "--pretrain") o.pretrain = std::stoi(value);
     else if (flag == "--seed") o.seed = std::stoull(value);
     else if (flag == "--beams") o.beams = parse_list(value);
+    else if (flag == "--precision") o.precision = s2s::gemm::parse_precision(value);
     else throw std::invalid_argument("unknown option " + flag + "\n" + kUsage);
   }
   if (o.export_dir.empty() == o.from_dir.empty())

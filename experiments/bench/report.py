@@ -9,6 +9,9 @@ and named in the table. A setting is how a side used its threads: s2s "N BLAS" (
 threads) or "N workers" (its own threads, single-threaded BLAS each); PyTorch "A ATen + B BLAS"
 (torch.set_num_threads and OpenBLAS threads). "threads" is the number of cores a setting keeps
 busy, which picks the sgemm peak it is compared with.
+Records carry a "precision" (fp32 when absent, as in older raw files): the main tables compare
+fp32 with fp32; the bf16 table sets each side's bf16 rate (s2s --precision bf16, PyTorch under
+torch.autocast bfloat16) against PyTorch's fp32 and PyTorch's bf16.
 """
 import collections
 import json
@@ -41,7 +44,7 @@ def ratio(a, b):
 
 
 class Results:
-    def __init__(self, records):
+    def __init__(self, records, precision="fp32"):
         self.header = next((r for r in records if r.get("event") == "header"), {})
         self.sgemm = {r["threads"]: r for r in records if r.get("metric") == "sgemm_gflops"}
         self.unavailable = {r["model"]: r["reason"] for r in records
@@ -51,7 +54,7 @@ class Results:
         # (suite, side, model) -> list of measurement records; suite = the export directory's kind
         self.runs = collections.defaultdict(list)
         for r in records:
-            if "metric" in r and "model" in r:
+            if "metric" in r and "model" in r and r.get("precision", "fp32") == precision:
                 self.runs[(r["suite"], r["side"], r["model"])].append(r)
 
     def records(self, suite, side, model, metric, **match):
@@ -138,6 +141,37 @@ def main_table(res, out):
     return notes
 
 
+def bf16_table(res32, res16, out):
+    """Each side's best bf16 rate against PyTorch's best fp32 and best bf16 rates."""
+    rows = []
+    for model in MODELS:
+        for metric, match, label in (("train_tokens_per_s", {}, "training target tokens/s"),
+                                     ("decode_words_per_s", {"beam": 1}, "greedy words/s"),
+                                     ("decode_words_per_s", {"beam": 5}, "beam-5 words/s")):
+            s16 = res16.best("file", "s2s", model, metric, **match)
+            t16 = res16.best("file", "torch", model, metric, **match)
+            s32 = res32.best("file", "s2s", model, metric, **match)
+            t32 = res32.best("file", "torch", model, metric, **match)
+            if not s16:
+                continue
+            v = lambda r: r["value"] if r else None
+            rows.append(f"| {model} | {label} | {fmt(v(s16))} | {fmt(v(s32))} | "
+                        f"{ratio(v(s16), v(s32))} | {fmt(v(t16))} | {fmt(v(t32))} | "
+                        f"{ratio(v(s16), v(t32))} | {ratio(v(s16), v(t16))} | "
+                        f"{setting(s16)} / {setting(t16) if t16 else '–'} |")
+    if not rows:
+        return
+    out.append("")
+    out.append("### bf16 products (s2s `--precision bf16`; PyTorch `torch.autocast(\"cpu\", "
+               "dtype=torch.bfloat16)`)")
+    out.append("")
+    out.append("| model | metric | s2s bf16 | s2s fp32 | s2s bf16/fp32 | PyTorch bf16 | "
+               "PyTorch fp32 | s2s bf16 / PyTorch fp32 | s2s bf16 / PyTorch bf16 | "
+               "best bf16 setting (s2s / PyTorch) |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    out.extend(rows)
+
+
 def thread_notes(res):
     """Where one thread setting was far slower than another: worth saying, not hiding."""
     notes = []
@@ -215,7 +249,8 @@ def growth_tables(res, out):
 
 
 def main():
-    res = Results(load(sys.argv[1]))
+    records = load(sys.argv[1])
+    res = Results(records)
     h = res.header
     out = [f"# s2s vs PyTorch: training and decoding throughput ({h.get('date', '?')})", ""]
     out.append(f"- machine: {h.get('cpu', '?')}, {h.get('cores', '?')} cores; load average "
@@ -245,6 +280,7 @@ def main():
                "is faster; for memory and times above 1 means s2s uses more.")
     out.append("")
     notes = main_table(res, out) + thread_notes(res)
+    bf16_table(res, Results(records, "bf16"), out)
     growth_tables(res, out)
     if notes:
         out.append("")

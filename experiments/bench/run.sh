@@ -16,6 +16,10 @@
 #      gru-bahdanau and transformer, 1 thread
 #   4. report.py: the Markdown table, printed and written to experiments/bench/results/NAME.md
 #      (the raw JSON lines next to it, NAME.jsonl); NAME = BENCH_NAME, default the date
+# PRECISIONS: "fp32 bf16" (the default on a CPU with AVX512_BF16, else "fp32") measures each
+# setting of both sides again with bf16 products: s2s --precision bf16 (train.precision = bf16),
+# PyTorch under torch.autocast("cpu", dtype=torch.bfloat16). The report keeps fp32 against fp32 as
+# its headline and adds the bf16 rows. The length sweep stays fp32.
 # REPEATS=N measures every setting N times, the two sides taking turns, and the report keeps each
 # side's best: on shared cores a slow spell then costs a repeat, not the comparison.
 # OPENBLAS_CORETYPE is left as the environment gives it; PyTorch is /usr/bin/python3 (Debian's
@@ -37,6 +41,11 @@ BIN=${BENCH_BIN:-build/bin}  # BENCH_BIN=DIR: use binaries already built there, 
 DATE=$(date +%Y-%m-%d)
 NAME=${BENCH_NAME:-$DATE}  # results/NAME.md and .jsonl (an existing pair is never overwritten)
 REPEATS=${REPEATS:-1}      # measure every setting this many times; the report keeps the best
+if grep -qw avx512_bf16 /proc/cpuinfo; then
+  PRECISIONS=${PRECISIONS:-"fp32 bf16"}
+else
+  PRECISIONS=${PRECISIONS:-fp32}
+fi
 WORK=runs/bench/$NAME
 RESULTS=experiments/bench/results
 RAW=$WORK/raw.jsonl
@@ -98,17 +107,19 @@ for model in $MODELS; do
   export_model "$dir" --model "$model" --data "$DATA" --batches "$BATCHES" \
     --pretrain "$PRETRAIN" || continue
   for _ in $(seq "$REPEATS"); do  # the two sides alternate, so slow spells hit both
-    for setting in $S2S_SETTINGS; do
-      # shellcheck disable=SC2046
-      measure "$(total_threads "$setting")" 1 "$BIN/bench_train" --from "$dir" \
-        $(s2s_flags "$setting") --beams "$(beams_for "$setting")"
-    done
-    for setting in $TORCH_SETTINGS; do
-      aten=${setting%+*}
-      # shellcheck disable=SC2046
-      measure "$(total_threads "$setting")" "$aten" $PY experiments/bench/bench_torch.py \
-        --from "$dir" $(torch_flags "$setting") --beams "$(beams_for "$setting")" \
-        --pretrain-if-unloaded "$PRETRAIN"
+    for precision in $PRECISIONS; do
+      for setting in $S2S_SETTINGS; do
+        # shellcheck disable=SC2046
+        measure "$(total_threads "$setting")" 1 "$BIN/bench_train" --from "$dir" \
+          $(s2s_flags "$setting") --beams "$(beams_for "$setting")" --precision "$precision"
+      done
+      for setting in $TORCH_SETTINGS; do
+        aten=${setting%+*}
+        # shellcheck disable=SC2046
+        measure "$(total_threads "$setting")" "$aten" $PY experiments/bench/bench_torch.py \
+          --from "$dir" $(torch_flags "$setting") --beams "$(beams_for "$setting")" \
+          --pretrain-if-unloaded "$PRETRAIN" --precision "$precision"
+      done
     done
   done
 done
@@ -137,7 +148,7 @@ header = {"event": "header", "date": "$DATE", "load_start": "$LOAD_START", "load
           "torch_openblas": torch_info.get("openblas_config", "?"),
           "batches": "$BATCHES", "batch_size": "64", "data": "$DATA", "pretrain": "$PRETRAIN",
           "s2s_settings": "$S2S_SETTINGS", "torch_settings": "$TORCH_SETTINGS",
-          "repeats": "$REPEATS", "git": "$GIT"}
+          "repeats": "$REPEATS", "precisions": "$PRECISIONS", "git": "$GIT"}
 with open(sys.argv[1], "a") as f:
     f.write(json.dumps(header) + "\n")
 EOF
