@@ -5,17 +5,22 @@
 //   weight_product    y  = W x     ⇔  yᵀ (N × out)  = xᵀ (N × in)  · Wᵀ (in × out)
 //   weight_t_product  y  = Wᵀ x    ⇔  yᵀ (N × in)   = xᵀ (N × out) · W (out × in)
 //   gradient_product  dW += a bᵀ   ⇔  dWᵀ (in × out) += b (in × N) · aᵀ (N × out)
-// W is the "weights" operand in the first two: oneDNN picks its blocked bf16 layout, and a
-// reorder converts and packs it (once per PackCache, or on every call without one). src is
-// converted to plain bf16 on every call. The result is fp32; accumulation (+=) is a sum post-op.
-// Each thread keeps its own primitives per shape, created on first use.
+// N, the number of columns (batch × steps), is a run-time dimension: one primitive per weight
+// shape and kind serves every batch. W is the "weights" operand of the first two: a reorder
+// converts it to bf16 in the layout the primitive chooses (once per PackCache, or on every call
+// without one). Activations are converted to bf16 in their own layout by to_bf16 (AVX512_BF16,
+// round to nearest even). The result is fp32; accumulation (+=) is a sum post-op.
+// Each thread keeps its own primitives and bf16 buffers.
 #include "s2s/core/gemm.hpp"
 
 #include <stdexcept>
 
 #ifdef S2S_WITH_ONEDNN
+#include <immintrin.h>
 #include <omp.h>
 
+#include <cstdint>
+#include <cstring>
 #include <dnnl.hpp>
 #include <tuple>
 #include <unordered_map>
@@ -55,59 +60,98 @@ void match_blas_threads() {
   }
 }
 
-// One product shape: its primitives and the memory objects they run on (user memory gets its
-// pointer per call).
+// f32 → bf16, round to nearest even (as oneDNN converts), n values in the same layout.
+__attribute__((target("avx512f,avx512bf16"))) void to_bf16(const float* x, std::uint16_t* y,
+                                                          std::size_t n) {
+  std::size_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+    _mm512_storeu_si512(y + i, reinterpret_cast<__m512i>(v));
+  }
+  for (; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) {
+      y[i] = static_cast<std::uint16_t>((bits >> 16) | 0x40u);  // NaN stays NaN
+    } else {
+      bits += 0x7fffu + ((bits >> 16) & 1u);
+      y[i] = static_cast<std::uint16_t>(bits >> 16);
+    }
+  }
+}
+
+// bf16 copies of the activations of one call, per thread, grown as needed (no allocation once
+// the largest shape has been seen).
+std::uint16_t* bf16_buffer(int which, std::size_t n) {
+  thread_local std::vector<std::uint16_t> buffers[2];
+  std::vector<std::uint16_t>& b = buffers[which];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+// One product class: the matmul primitive with the varying dimension (the number of columns N
+// of the column-major operands) left to run time, so that one primitive serves every batch and
+// sequence length. Fixed: the weight's shape, the kind and accumulation.
+//   kWeight, kWeightT: M = N (runtime), K and Nd from the weight; the weights operand is fixed
+//     and packed into the layout the primitive chooses (packed_weights).
+//   kOuter: M = in, Nd = out fixed, K = N (runtime); both operands are plain bf16 activations.
 struct Plan {
   dnnl::matmul matmul;
-  dnnl::reorder src_to_bf16, weights_to_bf16;
-  memory src_f32, src_bf16, weights_f32, weights_bf16, dst;
-  memory::desc packed_weights;  // the layout the matmul wants its weights in
+  dnnl::reorder pack;                 // f32 W (its own layout) → packed_weights (kWeight, kWeightT)
+  memory::desc packed_weights;
+  memory weights_f32, weights_bf16;   // pack's source (pointer set per call) and a scratch pack
   std::unordered_map<int, memory> args;
 
-  Plan(Kind kind, memory::dim m, memory::dim k, memory::dim n, bool accumulate) {
+  Plan(Kind kind, memory::dim fixed_a, memory::dim fixed_b, bool accumulate) {
     const dnnl::engine& engine = thread_engine();
     using dt = memory::data_type;
-    // Strides of the row-major views (see the header comment); n is the dst's width.
-    const Dims src_strides = kind == Kind::kOuter ? Dims{1, m} : Dims{k, 1};
-    const Dims weight_strides = kind == Kind::kWeightT ? Dims{1, k} : Dims{n, 1};
-    const memory::desc src_f32_md({m, k}, dt::f32, src_strides);
-    const memory::desc src_bf16_md({m, k}, dt::bf16, memory::format_tag::ab);
-    const memory::desc weights_f32_md({k, n}, dt::f32, weight_strides);
-    const memory::desc weights_any_md({k, n}, dt::bf16, memory::format_tag::any);
-    const memory::desc dst_md({m, n}, dt::f32, Dims{n, 1});
+    constexpr memory::dim R = DNNL_RUNTIME_DIM_VAL;
+    memory::desc src_md, weights_md, dst_md;
+    if (kind == Kind::kOuter) {  // dWᵀ (in × out) += b (in × N) · aᵀ (N × out)
+      const memory::dim in = fixed_a, out = fixed_b;
+      src_md = memory::desc({in, R}, dt::bf16, Dims{1, in});
+      weights_md = memory::desc({R, out}, dt::bf16, Dims{out, 1});
+      dst_md = memory::desc({in, out}, dt::f32, Dims{out, 1});
+    } else {  // yᵀ (N × rows_y) = xᵀ (N × k) · weights (k × rows_y)
+      const memory::dim k = fixed_a, n = fixed_b;
+      src_md = memory::desc({R, k}, dt::bf16, Dims{k, 1});
+      weights_md = memory::desc({k, n}, dt::bf16, memory::format_tag::any);
+      dst_md = memory::desc({R, n}, dt::f32, Dims{n, 1});
+    }
     dnnl::primitive_attr attr;
     if (accumulate) {
       dnnl::post_ops sum;
       sum.append_sum(1.0f);
       attr.set_post_ops(sum);
     }
-    const dnnl::matmul::primitive_desc pd(
-        dnnl::matmul::desc(src_bf16_md, weights_any_md, dst_md), attr, engine);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), attr,
+                                          engine);
     matmul = dnnl::matmul(pd);
-    packed_weights = pd.weights_desc();
-    src_f32 = memory(src_f32_md, engine, DNNL_MEMORY_NONE);
-    src_bf16 = memory(src_bf16_md, engine);
-    weights_f32 = memory(weights_f32_md, engine, DNNL_MEMORY_NONE);
-    weights_bf16 = memory(packed_weights, engine);
-    dst = memory(dst_md, engine, DNNL_MEMORY_NONE);
-    src_to_bf16 = dnnl::reorder(src_f32, src_bf16);
-    weights_to_bf16 = dnnl::reorder(weights_f32, weights_bf16);
-    args = {{DNNL_ARG_SRC, src_bf16}, {DNNL_ARG_WEIGHTS, weights_bf16}, {DNNL_ARG_DST, dst}};
+    if (kind != Kind::kOuter) {
+      const memory::dim k = fixed_a, n = fixed_b;
+      // W (out × in) column-major: as weights (in × out) of y = W x it is row-major "ab" with
+      // strides {out, 1}; as weights (out × in) of y = Wᵀ x, strides {1, out}.
+      const Dims strides = kind == Kind::kWeight ? Dims{n, 1} : Dims{1, k};
+      packed_weights = pd.weights_desc();
+      weights_f32 = memory(memory::desc({k, n}, dt::f32, strides), engine, DNNL_MEMORY_NONE);
+      weights_bf16 = memory(packed_weights, engine);
+      pack = dnnl::reorder(weights_f32, weights_bf16);
+    }
   }
 };
 
 struct PlanKey {
   Kind kind;
-  memory::dim m, k, n;
+  memory::dim a, b;
   bool accumulate;
   bool operator==(const PlanKey& o) const {
-    return std::tie(kind, m, k, n, accumulate) == std::tie(o.kind, o.m, o.k, o.n, o.accumulate);
+    return std::tie(kind, a, b, accumulate) == std::tie(o.kind, o.a, o.b, o.accumulate);
   }
 };
 struct PlanKeyHash {
   std::size_t operator()(const PlanKey& key) const {
     std::size_t h = static_cast<std::size_t>(key.kind) * 2 + key.accumulate;
-    for (const memory::dim d : {key.m, key.k, key.n}) h = h * 1000003u ^ static_cast<std::size_t>(d);
+    for (const memory::dim d : {key.a, key.b}) h = h * 1000003u ^ static_cast<std::size_t>(d);
     return h;
   }
 };
@@ -115,7 +159,7 @@ struct PlanKeyHash {
 Plan& plan_for(const PlanKey& key) {
   thread_local std::unordered_map<PlanKey, std::unique_ptr<Plan>, PlanKeyHash> plans;
   std::unique_ptr<Plan>& plan = plans[key];
-  if (!plan) plan = std::make_unique<Plan>(key.kind, key.m, key.k, key.n, key.accumulate);
+  if (!plan) plan = std::make_unique<Plan>(key.kind, key.a, key.b, key.accumulate);
   return *plan;
 }
 
@@ -138,7 +182,7 @@ struct PackCache::Impl {
     for (const Entry& e : entries)
       if (e.data == data && e.kind == kind && e.layout == plan.packed_weights) return e.packed;
     memory packed(plan.packed_weights, thread_engine());
-    plan.weights_to_bf16.execute(thread_stream(), plan.weights_f32, packed);
+    plan.pack.execute(thread_stream(), plan.weights_f32, packed);
     entries.push_back({data, kind, plan.packed_weights, packed});
     return entries.back().packed;
   }
@@ -154,21 +198,25 @@ bool onednn_runs_bf16_natively() {
 }
 
 namespace {
-void run(Plan& plan, const float* src, const float* weights, float* dst, Kind kind) {
-  dnnl::stream& stream = thread_stream();
-  plan.src_f32.set_data_handle(const_cast<float*>(src));
-  plan.weights_f32.set_data_handle(const_cast<float*>(weights));
-  plan.dst.set_data_handle(dst);
-  plan.src_to_bf16.execute(stream, plan.src_f32, plan.src_bf16);
-  if (kind != Kind::kOuter && current_packs != nullptr) {
-    plan.args[DNNL_ARG_WEIGHTS] = current_packs->get(weights, kind, plan);
-  } else {
-    plan.weights_to_bf16.execute(stream, plan.weights_f32, plan.weights_bf16);
-    plan.args[DNNL_ARG_WEIGHTS] = plan.weights_bf16;
-  }
-  plan.matmul.execute(stream, plan.args);
-  stream.wait();
+
+// The weights operand of a kWeight/kWeightT product: from the thread's pack cache, or packed now.
+const memory& packed_weights(Plan& plan, const float* W, Kind kind) {
+  plan.weights_f32.set_data_handle(const_cast<float*>(W));
+  if (current_packs != nullptr) return current_packs->get(W, kind, plan);
+  plan.pack.execute(thread_stream(), plan.weights_f32, plan.weights_bf16);
+  return plan.weights_bf16;
 }
+
+void execute(Plan& plan, const memory::desc& src_md, void* src, const memory& weights,
+             const memory::desc& dst_md, float* dst) {
+  const dnnl::engine& engine = thread_engine();
+  plan.args[DNNL_ARG_SRC] = memory(src_md, engine, src);
+  plan.args[DNNL_ARG_WEIGHTS] = weights;
+  plan.args[DNNL_ARG_DST] = memory(dst_md, engine, dst);
+  plan.matmul.execute(thread_stream(), plan.args);
+  thread_stream().wait();
+}
+
 }  // namespace
 
 void bf16_weight_product(const Mat<float>& W, const Mat<float>& x, Mat<float>& y, bool transposed,
@@ -192,8 +240,14 @@ void bf16_weight_product(const Mat<float>& W, const Mat<float>& x, Mat<float>& y
   }
   match_blas_threads();
   const Kind kind = transposed ? Kind::kWeightT : Kind::kWeight;
-  Plan& plan = plan_for({kind, memory::dim(x.n_cols), memory::dim(in), memory::dim(out), accumulate});
-  run(plan, x.memptr(), W.memptr(), y.memptr(), kind);
+  Plan& plan = plan_for({kind, memory::dim(in), memory::dim(out), accumulate});
+  const memory& weights = packed_weights(plan, W.memptr(), kind);
+  std::uint16_t* x16 = bf16_buffer(0, x.n_elem);
+  to_bf16(x.memptr(), x16, x.n_elem);
+  const memory::dim n = x.n_cols, k = in, m = out;
+  using dt = memory::data_type;
+  execute(plan, memory::desc({n, k}, dt::bf16, Dims{k, 1}), x16, weights,
+          memory::desc({n, m}, dt::f32, Dims{m, 1}), y.memptr());
 }
 
 void bf16_gradient_product(const Mat<float>& a, const Mat<float>& b, Mat<float>& dW) {
@@ -202,9 +256,16 @@ void bf16_gradient_product(const Mat<float>& a, const Mat<float>& b, Mat<float>&
                            shape_string(b) + "ᵀ");
   if (dW.n_elem == 0 || a.n_cols == 0) return;
   match_blas_threads();
-  Plan& plan = plan_for({Kind::kOuter, memory::dim(b.n_rows), memory::dim(a.n_cols),
-                         memory::dim(a.n_rows), true});
-  run(plan, b.memptr(), a.memptr(), dW.memptr(), Kind::kOuter);
+  const memory::dim in = b.n_rows, out = a.n_rows, n = a.n_cols;
+  Plan& plan = plan_for({Kind::kOuter, in, out, true});
+  std::uint16_t* a16 = bf16_buffer(0, a.n_elem);
+  std::uint16_t* b16 = bf16_buffer(1, b.n_elem);
+  to_bf16(a.memptr(), a16, a.n_elem);
+  to_bf16(b.memptr(), b16, b.n_elem);
+  using dt = memory::data_type;
+  const memory weights(memory::desc({n, out}, dt::bf16, Dims{out, 1}), thread_engine(), a16);
+  execute(plan, memory::desc({in, n}, dt::bf16, Dims{1, in}), b16, weights,
+          memory::desc({in, out}, dt::f32, Dims{out, 1}), dW.memptr());
 }
 
 }  // namespace detail
