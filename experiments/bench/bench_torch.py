@@ -113,6 +113,14 @@ def precision_context():
     return contextlib.nullcontext()
 
 
+def keep_transformer_fast_path_off_under_cpu_autocast():
+    """PyTorch 1.13's nn.TransformerEncoderLayer skips its inference fast path under autocast by
+    asking torch.is_autocast_enabled(), which answers for CUDA only; under CPU autocast the fast
+    path then fails ("expected scalar type BFloat16 but found Float"). Answer for both."""
+    cuda_only = torch.is_autocast_enabled
+    torch.is_autocast_enabled = lambda: cuda_only() or torch.is_autocast_cpu_enabled()
+
+
 def train_step(model, optimizer, batch):
     optimizer.zero_grad()
     with precision_context():
@@ -147,6 +155,8 @@ def main():
     base_rss = current_rss_mb()
     global PRECISION
     PRECISION = args.precision
+    if PRECISION == "bf16":
+        keep_transformer_fast_path_off_under_cpu_autocast()
     set_threads(args.threads, args.blas_threads)
     if args.info:
         print(json.dumps({"side": "torch", "event": "info", "torch": torch.__version__,
