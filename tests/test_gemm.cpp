@@ -205,7 +205,7 @@ TEST_CASE("gemm: bf16 gradients of whole models are within a few percent of fp32
     CAPTURE(c.gradient_error, c.loss32, c.loss16);
     // bf16's rounding (2^-9 relative per operand) through a few layers of products: about 1 %.
     // A transposition or a missing accumulation in a bf16 backward gives an error of order 1.
-    CHECK(c.gradient_error < 0.02);
+    CHECK(c.gradient_error < 0.03);
     CHECK(c.gradient_error > 0.0);  // the bf16 path ran
     CHECK(std::abs(c.loss16 - c.loss32) < 1e-2 * std::abs(c.loss32));
   }
