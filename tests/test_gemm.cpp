@@ -111,7 +111,7 @@ TEST_CASE("gemm: bf16 products are within bf16 rounding of fp32, with and withou
   }
 }
 
-TEST_CASE("gemm: a pack cache is per weight and per use; clear() drops the packs",
+TEST_CASE("gemm: a pack cache is per weight and per use, and clear() drops the packs",
           "[gemm][bf16]") {
   if (!bf16_runs()) return;
   PrecisionScope bf16(gemm::Precision::kBf16);
@@ -211,7 +211,7 @@ TEST_CASE("gemm: bf16 gradients of whole models are within a few percent of fp32
   }
 }
 
-TEST_CASE("train.precision = bf16 trains, reruns bit for bit and decodes; it is refused with one "
+TEST_CASE("train.precision = bf16 trains, reruns bit for bit and decodes, and is refused with one "
           "line where it cannot run",
           "[gemm][bf16][cli]") {
   TempDir dir;
