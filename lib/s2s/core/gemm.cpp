@@ -33,7 +33,8 @@ std::string bf16_unavailable_reason() {
     return std::string("bf16 products need AVX512_BF16, but the dispatch is capped at ") +
            isa_name(dispatch_isa()) + " (portable mode or " + kCpuIsaVariable + "=avx2)";
   if (!detail::onednn_runs_bf16_natively())
-    return "oneDNN does not run its AVX512_BF16 kernels on this CPU (ONEDNN_MAX_CPU_ISA?)";
+    return "bf16 products need oneDNN's AVX512_BF16 kernels, which it does not run here "
+           "(ONEDNN_MAX_CPU_ISA or DNNL_MAX_CPU_ISA set lower?)";
   return "";
 }
 
