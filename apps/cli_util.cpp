@@ -68,11 +68,13 @@ void DecodeFlags::enter_precision(const TrainConfig& model_training,
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string(precision.empty() ? "the model's train.precision: " : "--precision: ") + e.what());
   }
-  if (precision.empty() && wanted == gemm::Precision::kBf16 &&
-      !gemm::bf16_unavailable_reason().empty()) {
-    std::fprintf(stderr, "%s: note: the model trained with bf16 products, decoding in fp32: %s\n",
-                 command.c_str(), gemm::bf16_unavailable_reason().c_str());
-    wanted = gemm::Precision::kFp32;
+  if (precision.empty() && wanted == gemm::Precision::kBf16) {
+    const std::string why = gemm::bf16_unavailable_reason();
+    if (!why.empty()) {
+      std::fprintf(stderr, "%s: note: the model trained with bf16 products, decoding in fp32: %s\n",
+                   command.c_str(), why.c_str());
+      wanted = gemm::Precision::kFp32;
+    }
   }
   try {
     gemm::set_precision(wanted);

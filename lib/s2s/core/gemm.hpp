@@ -83,11 +83,8 @@ extern std::atomic<Precision> current_precision;
 void bf16_weight_product(const Mat<float>& W, const Mat<float>& x, Mat<float>& y, bool transposed,
                          bool accumulate);
 void bf16_gradient_product(const Mat<float>& a, const Mat<float>& b, Mat<float>& dW);
-template <typename Real>
-bool use_bf16() {
-  if constexpr (std::is_same_v<Real, float>)
-    return current_precision.load(std::memory_order_relaxed) == Precision::kBf16;
-  return false;
+inline bool bf16_on() {
+  return current_precision.load(std::memory_order_relaxed) == Precision::kBf16;
 }
 }  // namespace detail
 
@@ -95,7 +92,7 @@ template <typename Real>
 inline void weight_product(const Mat<Real>& W, const Mat<Real>& x, Mat<Real>& y,
                            bool accumulate = false) {
   if constexpr (std::is_same_v<Real, float>) {
-    if (detail::use_bf16<Real>()) return detail::bf16_weight_product(W, x, y, false, accumulate);
+    if (detail::bf16_on()) return detail::bf16_weight_product(W, x, y, false, accumulate);
   }
   if (accumulate)
     y += W * x;
@@ -107,7 +104,7 @@ template <typename Real>
 inline void weight_t_product(const Mat<Real>& W, const Mat<Real>& x, Mat<Real>& y,
                              bool accumulate = false) {
   if constexpr (std::is_same_v<Real, float>) {
-    if (detail::use_bf16<Real>()) return detail::bf16_weight_product(W, x, y, true, accumulate);
+    if (detail::bf16_on()) return detail::bf16_weight_product(W, x, y, true, accumulate);
   }
   if (accumulate)
     y += W.t() * x;
@@ -118,7 +115,7 @@ inline void weight_t_product(const Mat<Real>& W, const Mat<Real>& x, Mat<Real>& 
 template <typename Real>
 inline void gradient_product(const Mat<Real>& a, const Mat<Real>& b, Mat<Real>& dW) {
   if constexpr (std::is_same_v<Real, float>) {
-    if (detail::use_bf16<Real>()) return detail::bf16_gradient_product(a, b, dW);
+    if (detail::bf16_on()) return detail::bf16_gradient_product(a, b, dW);
   }
   dW += a * b.t();
 }

@@ -95,48 +95,72 @@ std::uint16_t* bf16_buffer(int which, std::size_t n) {
 //   kWeight, kWeightT: M = N (runtime), K and Nd from the weight; the weights operand is fixed
 //     and packed into the layout the primitive chooses (packed_weights).
 //   kOuter: M = in, Nd = out fixed, K = N (runtime); both operands are plain bf16 activations.
+// The src, weights and dst descriptions of a product class with n columns (n may be
+// DNNL_RUNTIME_DIM_VAL, for the primitive). kWeight/kWeightT's weights are "any": the primitive
+// picks the packed layout.
+struct Descs {
+  memory::desc src, weights, dst;
+};
+Descs descs(Kind kind, memory::dim fixed_a, memory::dim fixed_b, memory::dim n) {
+  using dt = memory::data_type;
+  if (kind == Kind::kOuter) {  // dWᵀ (in × out) += b (in × N) · aᵀ (N × out)
+    const memory::dim in = fixed_a, out = fixed_b;
+    return {memory::desc({in, n}, dt::bf16, Dims{1, in}),
+            memory::desc({n, out}, dt::bf16, Dims{out, 1}),
+            memory::desc({in, out}, dt::f32, Dims{out, 1})};
+  }
+  const memory::dim k = fixed_a, m = fixed_b;  // yᵀ (N × m) = xᵀ (N × k) · weights (k × m)
+  return {memory::desc({n, k}, dt::bf16, Dims{k, 1}),
+          memory::desc({k, m}, dt::bf16, memory::format_tag::any),
+          memory::desc({n, m}, dt::f32, Dims{m, 1})};
+}
+
 struct Plan {
+  Kind kind;
+  memory::dim fixed_a, fixed_b;
   dnnl::matmul matmul;
   dnnl::reorder pack;                 // f32 W (its own layout) → packed_weights (kWeight, kWeightT)
   memory::desc packed_weights;
   memory weights_f32, weights_bf16;   // pack's source (pointer set per call) and a scratch pack
+  // The memories sized by the column count of the last call: made again only when it changes
+  // (it stays the same over the time steps of a batch); their pointers are set per call.
+  memory::dim columns = -1;
+  memory src, dst, activations;       // activations: kOuter's weights operand
   std::unordered_map<int, memory> args;
 
-  Plan(Kind kind, memory::dim fixed_a, memory::dim fixed_b, bool accumulate) {
+  Plan(Kind kind_, memory::dim a, memory::dim b, bool accumulate)
+      : kind(kind_), fixed_a(a), fixed_b(b) {
     const dnnl::engine& engine = thread_engine();
-    using dt = memory::data_type;
-    constexpr memory::dim R = DNNL_RUNTIME_DIM_VAL;
-    memory::desc src_md, weights_md, dst_md;
-    if (kind == Kind::kOuter) {  // dWᵀ (in × out) += b (in × N) · aᵀ (N × out)
-      const memory::dim in = fixed_a, out = fixed_b;
-      src_md = memory::desc({in, R}, dt::bf16, Dims{1, in});
-      weights_md = memory::desc({R, out}, dt::bf16, Dims{out, 1});
-      dst_md = memory::desc({in, out}, dt::f32, Dims{out, 1});
-    } else {  // yᵀ (N × rows_y) = xᵀ (N × k) · weights (k × rows_y)
-      const memory::dim k = fixed_a, n = fixed_b;
-      src_md = memory::desc({R, k}, dt::bf16, Dims{k, 1});
-      weights_md = memory::desc({k, n}, dt::bf16, memory::format_tag::any);
-      dst_md = memory::desc({R, n}, dt::f32, Dims{n, 1});
-    }
+    const Descs d = descs(kind, a, b, DNNL_RUNTIME_DIM_VAL);
     dnnl::primitive_attr attr;
     if (accumulate) {
       dnnl::post_ops sum;
       sum.append_sum(1.0f);
       attr.set_post_ops(sum);
     }
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, weights_md, dst_md), attr,
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(d.src, d.weights, d.dst), attr,
                                           engine);
     matmul = dnnl::matmul(pd);
     if (kind != Kind::kOuter) {
-      const memory::dim k = fixed_a, n = fixed_b;
       // W (out × in) column-major: as weights (in × out) of y = W x it is row-major "ab" with
       // strides {out, 1}; as weights (out × in) of y = Wᵀ x, strides {1, out}.
-      const Dims strides = kind == Kind::kWeight ? Dims{n, 1} : Dims{1, k};
+      const Dims strides = kind == Kind::kWeight ? Dims{b, 1} : Dims{1, a};
       packed_weights = pd.weights_desc();
-      weights_f32 = memory(memory::desc({k, n}, dt::f32, strides), engine, DNNL_MEMORY_NONE);
+      weights_f32 = memory(memory::desc({a, b}, memory::data_type::f32, strides), engine,
+                           DNNL_MEMORY_NONE);
       weights_bf16 = memory(packed_weights, engine);
       pack = dnnl::reorder(weights_f32, weights_bf16);
     }
+  }
+
+  void set_columns(memory::dim n) {
+    if (n == columns) return;
+    columns = n;
+    const dnnl::engine& engine = thread_engine();
+    const Descs d = descs(kind, fixed_a, fixed_b, n);
+    src = memory(d.src, engine, DNNL_MEMORY_NONE);
+    dst = memory(d.dst, engine, DNNL_MEMORY_NONE);
+    if (kind == Kind::kOuter) activations = memory(d.weights, engine, DNNL_MEMORY_NONE);
   }
 };
 
@@ -207,12 +231,13 @@ const memory& packed_weights(Plan& plan, const float* W, Kind kind) {
   return plan.weights_bf16;
 }
 
-void execute(Plan& plan, const memory::desc& src_md, void* src, const memory& weights,
-             const memory::desc& dst_md, float* dst) {
-  const dnnl::engine& engine = thread_engine();
-  plan.args[DNNL_ARG_SRC] = memory(src_md, engine, src);
+void execute(Plan& plan, memory::dim columns, void* src, const memory& weights, float* dst) {
+  plan.set_columns(columns);
+  plan.src.set_data_handle(src);
+  plan.dst.set_data_handle(dst);
+  plan.args[DNNL_ARG_SRC] = plan.src;
   plan.args[DNNL_ARG_WEIGHTS] = weights;
-  plan.args[DNNL_ARG_DST] = memory(dst_md, engine, dst);
+  plan.args[DNNL_ARG_DST] = plan.dst;
   plan.matmul.execute(thread_stream(), plan.args);
   thread_stream().wait();
 }
@@ -244,10 +269,7 @@ void bf16_weight_product(const Mat<float>& W, const Mat<float>& x, Mat<float>& y
   const memory& weights = packed_weights(plan, W.memptr(), kind);
   std::uint16_t* x16 = bf16_buffer(0, x.n_elem);
   to_bf16(x.memptr(), x16, x.n_elem);
-  const memory::dim n = x.n_cols, k = in, m = out;
-  using dt = memory::data_type;
-  execute(plan, memory::desc({n, k}, dt::bf16, Dims{k, 1}), x16, weights,
-          memory::desc({n, m}, dt::f32, Dims{m, 1}), y.memptr());
+  execute(plan, memory::dim(x.n_cols), x16, weights, y.memptr());
 }
 
 void bf16_gradient_product(const Mat<float>& a, const Mat<float>& b, Mat<float>& dW) {
@@ -262,10 +284,9 @@ void bf16_gradient_product(const Mat<float>& a, const Mat<float>& b, Mat<float>&
   std::uint16_t* b16 = bf16_buffer(1, b.n_elem);
   to_bf16(a.memptr(), a16, a.n_elem);
   to_bf16(b.memptr(), b16, b.n_elem);
-  using dt = memory::data_type;
-  const memory weights(memory::desc({n, out}, dt::bf16, Dims{out, 1}), thread_engine(), a16);
-  execute(plan, memory::desc({in, n}, dt::bf16, Dims{1, in}), b16, weights,
-          memory::desc({in, out}, dt::f32, Dims{out, 1}), dW.memptr());
+  plan.set_columns(n);
+  plan.activations.set_data_handle(a16);
+  execute(plan, n, b16, plan.activations, dW.memptr());
 }
 
 }  // namespace detail
